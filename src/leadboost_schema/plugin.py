@@ -1,0 +1,173 @@
+"""The pytest plugin: options, the shared-server hooks and the fixtures; all work is done by the library."""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterator
+
+import psycopg
+import pytest
+
+from leadboost_schema import factories
+from leadboost_schema.clones import ClonePool
+from leadboost_schema.isolation import ExampleIsolation
+from leadboost_schema.server import Server
+from leadboost_schema.settings import OPTIONS, Settings, SettingsError
+from leadboost_schema.shared_server import ServerLease, ServerUnavailable, WorkerView
+from leadboost_schema.templates import ensure_template
+from leadboost_schema.versions import version_matches
+
+_SETTINGS = pytest.StashKey[Settings]()
+_SERVER = pytest.StashKey["ServerLease | WorkerView"]()
+_WORKER_KEY = "leadboost"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leadboost", "leadboost-schema: a real PostgreSQL with the schema")
+    for option in OPTIONS:
+        group.addoption(option.flag, dest=f"leadboost_{option.field}", default=None,
+                        help=f"{option.help} (ini {option.ini}, env {option.env}; default {option.default_text})")
+        parser.addini(option.ini, help=option.help, default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres(spec): run only on a server version matching spec, e.g. '>= 16'")
+    try:
+        settings = Settings.resolve(
+            cli={o.field: config.getoption(f"leadboost_{o.field}") for o in OPTIONS},
+            ini={o.ini: config.getini(o.ini) for o in OPTIONS},
+            ini_dir=config.inipath.parent if config.inipath else config.rootpath)
+    except SettingsError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_SETTINGS] = settings
+    if hasattr(config, "workerinput"):
+        config.stash[_SERVER] = WorkerView(config.workerinput.get(_WORKER_KEY, {}))
+    elif not (config.option.help or config.option.version or config.option.collectonly):
+        config.stash[_SERVER] = ServerLease(settings)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # pytest-xdist: hand the controller's server to each worker
+    node.workerinput[_WORKER_KEY] = node.config.stash[_SERVER].for_workers()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lease = config.stash.get(_SERVER, None)
+    if lease is not None:
+        lease.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lease = config.stash.get(_SERVER, None)
+    if lease is None:
+        return []
+    try:
+        server = lease.get()
+    except ServerUnavailable:
+        return ["leadboost-schema: no PostgreSQL server (tests that need one will error with the reason)"]
+    return [f"leadboost-schema: {server.description}; server_version_num {server.version}",
+            *(f"leadboost-schema: {note}" for note in lease.notes())]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers(name="postgres"):
+        server = _server(item.config)
+        if not version_matches(marker.args[0], server.version):
+            pytest.skip(f"needs PostgreSQL {marker.args[0]}, server is {server.version}")
+
+
+def _server(config: pytest.Config) -> Server:
+    lease = config.stash.get(_SERVER, None)
+    if lease is None:
+        pytest.fail("leadboost-schema: no server in --collect-only/--help runs", pytrace=False)
+    try:
+        return lease.get()
+    except ServerUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def leadboost_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings (CLI flag > ini > env var > default)."""
+    return pytestconfig.stash[_SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def leadboost_server(pytestconfig: pytest.Config) -> Server:
+    """The run's PostgreSQL server, shared by every xdist worker: ``.dsn(dbname)``, ``.version``, ``.backend``."""
+    return _server(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def leadboost_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
+    """Name of the template database migrated with 000_master_migration.sql (no seed data)."""
+    return ensure_template(leadboost_server, leadboost_settings.schema_dir)
+
+
+@pytest.fixture(scope="session")
+def leadboost_seeded_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
+    """Name of the template database migrated with 000_master_migration.sql and 008_seed_data.sql."""
+    return ensure_template(leadboost_server, leadboost_settings.schema_dir, seeded=True)
+
+
+@pytest.fixture(scope="session")
+def leadboost_clone_pools(leadboost_server: Server, leadboost_settings: Settings) -> Iterator[dict[str, ClonePool]]:
+    """Warm pools of clones per template for this process, closed (clones dropped) at session end."""
+    pools: dict[str, ClonePool] = {}
+    yield pools
+    for pool in pools.values():
+        pool.close()
+
+
+def _fresh_dsn(server: Server, pools: dict[str, ClonePool], template: str, size: int) -> Iterator[str]:
+    pool = pools.get(template) or pools.setdefault(template, ClonePool(server, template, size))
+    name = pool.take()
+    try:
+        yield server.dsn(name)
+    finally:
+        pool.release(name)
+
+
+@pytest.fixture
+def leadboost_dsn(leadboost_server: Server, leadboost_template: str, leadboost_clone_pools: dict[str, ClonePool],
+                  leadboost_settings: Settings) -> Iterator[str]:
+    """Conninfo of a fresh database cloned from the migrated template, owned by this test and dropped after."""
+    yield from _fresh_dsn(leadboost_server, leadboost_clone_pools, leadboost_template, leadboost_settings.pool_size)
+
+
+@pytest.fixture
+def leadboost_seeded_dsn(leadboost_server: Server, leadboost_seeded_template: str,
+                         leadboost_clone_pools: dict[str, ClonePool], leadboost_settings: Settings) -> Iterator[str]:
+    """Like ``leadboost_dsn``, cloned from the template with 008_seed_data.sql applied too."""
+    yield from _fresh_dsn(leadboost_server, leadboost_clone_pools, leadboost_seeded_template,
+                          leadboost_settings.pool_size)
+
+
+@pytest.fixture
+def leadboost_conn(leadboost_dsn: str) -> Iterator[psycopg.Connection]:
+    """An open autocommit psycopg connection to this test's fresh migrated database."""
+    with psycopg.connect(leadboost_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def leadboost_seeded_conn(leadboost_seeded_dsn: str) -> Iterator[psycopg.Connection]:
+    """An open autocommit psycopg connection to this test's fresh seeded database."""
+    with psycopg.connect(leadboost_seeded_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def leadboost_example(leadboost_dsn: str) -> Iterator[ExampleIsolation]:
+    """Per-example isolation for ``@given`` tests: ``with leadboost_example() as conn:`` (rolled back) or
+    ``with leadboost_example.tenant(sessions=n) as scope:`` (fresh tenant, reusable sessions). It exists to
+    make a function-scoped fixture safe under ``@given``: suppress ``HealthCheck.function_scoped_fixture``."""
+    isolation = ExampleIsolation(leadboost_dsn)
+    yield isolation
+    isolation.close()
+
+
+@pytest.fixture(scope="session")
+def make_tenant() -> Callable[..., uuid.UUID]:
+    """Tenant factory: ``make_tenant(conn, name=None) -> uuid.UUID`` inserts an iam.tenants row. Session-scoped
+    (it holds no state), so ``@given`` tests may use it without Hypothesis' function-scoped-fixture check."""
+    return factories.make_tenant
