@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("pytester",)
-
 STANDIN_SCHEMA = Path(__file__).parent / "standin_schema"
 
 
