@@ -57,9 +57,9 @@ def test_xdist_workers_share_one_server_and_it_is_gone_after(pytester, standin_a
     assert not Path(data_dir).parent.exists()  # the run folder is removed
 
 
-def test_a_killed_run_is_reaped_by_the_next(pytester, standin_args, tmp_path):
+def test_a_killed_run_is_reaped_by_the_next(pytester, standin_args, private_cache_dir):
     # A cache folder of its own, so no concurrent run reaps the orphan before the run we watch.
-    standin_args = [*standin_args, f"--leadboost-cache-dir={tmp_path / 'cache'}"]
+    standin_args = [*standin_args, f"--leadboost-cache-dir={private_cache_dir}"]
     pytester.makepyfile(test_hang=HANG)
     hung = subprocess.Popen([sys.executable, "-m", "pytest", "-s", *standin_args], cwd=pytester.path,
                             stdout=subprocess.PIPE, text=True)

@@ -63,6 +63,10 @@ class OwnedCluster:
         except ServerUserError as error:
             raise BackendUnavailable(str(error)) from None
         self.root = prepare_root(settings.cache_dir)
+        if not self.user.can_traverse(self.root):
+            raise BackendUnavailable(f"server user {self.user.name} cannot reach the cache folder {self.root}",
+                                     "set --leadboost-cache-dir / LEADBOOST_CACHE_DIR to a folder all users "
+                                     "can traverse")
         reaped = reap_stale_runs(self.root)
         if reaped:
             self.notes.append(f"reaped {len(reaped)} stale server(s) left by interrupted runs")
