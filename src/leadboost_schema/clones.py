@@ -60,7 +60,7 @@ class ClonePool:
             return name
         with self._wake:
             self._waiting += 1
-            self._wake.notify()
+            self._wake.notify_all()
         try:
             got = self._ready.get(timeout=_TAKE_TIMEOUT_S)
         finally:
@@ -78,7 +78,12 @@ class ClonePool:
             return
         with self._wake:
             self._to_drop.append(name)
-            self._wake.notify()
+            self._wake.notify_all()
+
+    def wait_full(self, timeout: float = _TAKE_TIMEOUT_S) -> None:
+        """Block until ``size`` clones are ready (benchmarks use it to measure a pool that has caught up)."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._ready.qsize() >= self.size, timeout)
 
     def close(self) -> None:
         """Stop the thread and drop every clone still held."""
@@ -86,7 +91,7 @@ class ClonePool:
             return
         with self._wake:
             self._closed = True
-            self._wake.notify()
+            self._wake.notify_all()
         self._thread.join()
 
     def _short(self) -> bool:
@@ -108,6 +113,8 @@ class ClonePool:
                         name = new_database_name()
                         create_database(admin, name, self.template, self.server.version)
                         self._ready.put(name)
+                        with self._wake:
+                            self._wake.notify_all()
                     except Exception as error:  # hand the failure to whoever takes next
                         self._ready.put(error)
                 for name in dropping:

@@ -17,6 +17,8 @@ import psycopg
 
 MASTER_MIGRATION = "000_master_migration.sql"
 SEED_DATA = "008_seed_data.sql"
+# Bumped when the way templates are built changes, so cached templates of the old way are not reused.
+_TEMPLATE_FORMAT = b"leadboost-template-format-2\0"
 _HARMLESS = {"set", "echo", "qecho", "timing", "pset", "unset"}
 _INCLUDE = {"i": False, "include": False, "ir": True, "include_relative": True}
 _META_LINE = re.compile(r"^\s*\\(\w+)\s*(.*?)\s*$")
@@ -28,7 +30,7 @@ class SchemaFileError(RuntimeError):
 
 def schema_hash(schema_dir: Path) -> str:
     """A short hash of every file name and content under ``schema_dir``: the cache key of migrated templates."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(_TEMPLATE_FORMAT)
     for path in sorted(p for p in schema_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(schema_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

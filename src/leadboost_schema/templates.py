@@ -40,6 +40,9 @@ def ensure_template(server: Server, schema_dir: Path, seeded: bool = False) -> s
             apply_sql_file(conn, schema_dir / (SEED_DATA if seeded else MASTER_MIGRATION))
         admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building),
                                                                      sql.Identifier(name)))
+        # One connection after the DDL writes the relcache init file into the template, and every clone copies
+        # it: a test's first connection to its clone then takes ~6 ms instead of ~12 ms.
+        psycopg.connect(server.dsn(name)).close()
         # No connections allowed: a clone never fails with "source database is being accessed by other users".
         admin.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
             sql.Identifier(name)))
