@@ -1,0 +1,183 @@
+-- 001_schema_iam.sql — schema iam: tenants (the root of referential integrity), the application role
+-- leadboost_app, and the tenant binding every other schema's row-level security and functions use.
+--
+-- Plain SQL, no psql meta-commands: runnable alone (psql -f, \i, or one execute from a driver).
+-- Idempotent: every object is created IF NOT EXISTS / OR REPLACE or inside a guarded DO block.
+
+-- uuid-ossp where the server ships it, as the source document promises. Nothing here depends on it:
+-- identifiers come from the built-in gen_random_uuid() (PostgreSQL 13+). When this file installs the
+-- extension it marks it with a comment, so 999_rollback.sql removes only what the migration added.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'uuid-ossp')
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'uuid-ossp') THEN
+        CREATE EXTENSION "uuid-ossp";
+        COMMENT ON EXTENSION "uuid-ossp" IS 'generate universally unique identifiers (UUIDs) — installed by leadboost-schema 001_schema_iam.sql';
+    END IF;
+END
+$$;
+
+-- The application role. Roles are cluster-wide: create it only when missing, and mark a role this file
+-- created with a comment so the rollback never drops a role someone else made.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'leadboost_app') THEN
+        BEGIN
+            CREATE ROLE leadboost_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+            COMMENT ON ROLE leadboost_app IS 'LeadBoost application role (least privilege) — created by leadboost-schema 001_schema_iam.sql';
+        EXCEPTION
+            -- Another database of the same cluster created it at the same moment.
+            WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+END
+$$;
+
+CREATE SCHEMA IF NOT EXISTS iam;
+COMMENT ON SCHEMA iam IS 'Identity & access: tenants, the root of referential integrity, and the per-session tenant binding.';
+
+CREATE TABLE IF NOT EXISTS iam.tenants (
+    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    name       text        NOT NULL,
+    status     text        NOT NULL DEFAULT 'ACTIVE',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT tenants_pkey PRIMARY KEY (id),
+    CONSTRAINT tenants_name_key UNIQUE (name),
+    CONSTRAINT tenants_name_check CHECK (length(btrim(name)) BETWEEN 1 AND 200 AND name = btrim(name)),
+    CONSTRAINT tenants_status_check CHECK (status IN ('ACTIVE', 'SUSPENDED', 'CLOSED'))
+);
+COMMENT ON TABLE iam.tenants IS 'One row per customer organisation. Every tenant-owned row in every schema references it ON DELETE RESTRICT: a tenant with data cannot be deleted.';
+COMMENT ON COLUMN iam.tenants.id IS 'Tenant identifier (gen_random_uuid()); the value sessions bind with SET app.tenant_id.';
+COMMENT ON COLUMN iam.tenants.name IS 'Unique display name, 1–200 characters, no surrounding blanks.';
+COMMENT ON COLUMN iam.tenants.status IS 'ACTIVE tenants may write; SUSPENDED and CLOSED tenants are refused by every writing function (LB004).';
+COMMENT ON COLUMN iam.tenants.created_at IS 'When the tenant was created.';
+
+-- The session's tenant binding. No SET clause: policies call it once per query as (SELECT iam.current_tenant_id()).
+CREATE OR REPLACE FUNCTION iam.current_tenant_id()
+RETURNS uuid
+LANGUAGE plpgsql
+STABLE
+PARALLEL SAFE
+AS $$
+DECLARE
+    bound text := NULLIF(pg_catalog.current_setting('app.tenant_id', true), '');
+BEGIN
+    IF bound IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN bound::uuid;
+EXCEPTION
+    WHEN invalid_text_representation THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB003',
+            MESSAGE = pg_catalog.format('app.tenant_id is not a valid uuid: %L', bound),
+            HINT = 'SET app.tenant_id = ''<tenant uuid>'' (or RESET app.tenant_id) before using the schema.';
+END
+$$;
+COMMENT ON FUNCTION iam.current_tenant_id() IS 'The tenant this session is bound to (setting app.tenant_id), or NULL when unbound. Row-level security on every tenant table compares tenant_id with it. A malformed setting raises LB003.';
+
+-- Whether the role that called into the schema (the outer role, even from inside a SECURITY DEFINER
+-- function: SET ROLE is visible through the "role" setting) may act without a tenant binding.
+CREATE OR REPLACE FUNCTION iam.calling_role_is_unrestricted()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(bool_or(r.rolsuper OR r.rolbypassrls
+                            OR pg_has_role(r.oid, n.nspowner, 'USAGE')), false)
+    FROM pg_roles AS r
+    CROSS JOIN pg_namespace AS n
+    WHERE n.nspname = 'iam'
+      AND r.rolname = CASE WHEN current_setting('role') = 'none' THEN session_user::text
+                           ELSE current_setting('role') END
+$$;
+COMMENT ON FUNCTION iam.calling_role_is_unrestricted() IS 'True when the calling role (the SET ROLE role, else the session user) is a superuser, has BYPASSRLS, or has the privileges of the schema owner — the roles row-level security does not restrict either.';
+
+-- Every writing function starts here: the tenant exists, is ACTIVE (when asked), and the session may act for it.
+CREATE OR REPLACE FUNCTION iam.assert_tenant_access(p_tenant_id uuid, p_require_active boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bound uuid := iam.current_tenant_id();
+    tenant_status text;
+BEGIN
+    IF p_tenant_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_tenant_id must not be NULL';
+    END IF;
+    IF bound IS NOT NULL AND bound <> p_tenant_id THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB003',
+            MESSAGE = format('session is bound to tenant %s and cannot act for tenant %s', bound, p_tenant_id);
+    END IF;
+    IF bound IS NULL AND NOT iam.calling_role_is_unrestricted() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB003',
+            MESSAGE = 'session is not bound to a tenant',
+            HINT = 'SET app.tenant_id = ''<tenant uuid>'' first.';
+    END IF;
+    SELECT t.status INTO tenant_status FROM iam.tenants AS t WHERE t.id = p_tenant_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB002', MESSAGE = format('unknown tenant %s', p_tenant_id);
+    END IF;
+    IF p_require_active AND tenant_status <> 'ACTIVE' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB004',
+            MESSAGE = format('tenant %s is %s, not ACTIVE', p_tenant_id, tenant_status);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION iam.assert_tenant_access(uuid, boolean) IS 'Raises LB001 (NULL tenant), LB003 (session bound to another tenant, or a restricted role with no binding), LB002 (unknown tenant) or LB004 (tenant not ACTIVE, when p_require_active). Called first by every public function.';
+
+-- Common refusal for text arguments outside their documented bounds.
+CREATE OR REPLACE FUNCTION iam.assert_text_argument(p_name text, p_value text, p_max_length integer, p_pattern text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = format('%s must not be NULL', p_name);
+    END IF;
+    IF length(p_value) = 0 OR length(p_value) > p_max_length THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB005',
+            MESSAGE = format('%s must be 1 to %s characters long, got %s', p_name, p_max_length, length(p_value));
+    END IF;
+    IF p_pattern IS NOT NULL AND p_value !~ p_pattern THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB005',
+            MESSAGE = format('%s does not match %s: %L', p_name, p_pattern, left(p_value, 200));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION iam.assert_text_argument(text, text, integer, text) IS 'Raises LB001 when the value is NULL and LB005 when it is empty, longer than p_max_length or does not match p_pattern.';
+
+-- Common refusal for JSON arguments: NULL, or larger than 1 MiB of text.
+CREATE OR REPLACE FUNCTION iam.assert_json_argument(p_name text, p_value jsonb)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = format('%s must not be NULL', p_name);
+    END IF;
+    IF octet_length(p_value::text) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB006',
+            MESSAGE = format('%s is %s bytes of JSON: at most 1 MiB is accepted', p_name, octet_length(p_value::text));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION iam.assert_json_argument(text, jsonb) IS 'Raises LB001 when the value is NULL and LB006 when its JSON text is larger than 1 MiB.';
+
+ALTER TABLE iam.tenants ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON iam.tenants;
+CREATE POLICY tenant_isolation ON iam.tenants
+    USING (id = (SELECT iam.current_tenant_id()))
+    WITH CHECK (id = (SELECT iam.current_tenant_id()));
+COMMENT ON POLICY tenant_isolation ON iam.tenants IS 'A role subject to RLS (leadboost_app) sees only the tenant its session is bound to (app.tenant_id); unbound, it sees none.';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA iam FROM PUBLIC;
+GRANT USAGE ON SCHEMA iam TO leadboost_app;
+GRANT SELECT ON iam.tenants TO leadboost_app;
+GRANT EXECUTE ON FUNCTION iam.current_tenant_id() TO leadboost_app;

@@ -1,0 +1,407 @@
+-- 002_schema_finanzas.sql — schema finanzas: the append-only double-entry ledger.
+--
+-- A posting is a header row in finanzas.transactions plus two or more legs in finanzas.ledger_entries,
+-- written in ONE database transaction. The database, not the caller, guarantees at COMMIT that
+-- SUM(amount * direction) = 0 over the legs (deferred constraint trigger), that all legs share the header's
+-- tenant and currency (composite foreign key), and that no leg is ever added to a header committed earlier.
+-- Rows are never updated or deleted (statement triggers, enabled ALWAYS); corrections are reversals.
+-- Requires 001. Plain SQL, idempotent.
+
+CREATE SCHEMA IF NOT EXISTS finanzas;
+COMMENT ON SCHEMA finanzas IS 'Immutable double-entry ledger: transactions (headers) and ledger_entries (legs), append-only.';
+
+CREATE TABLE IF NOT EXISTS finanzas.transactions (
+    id                      uuid        NOT NULL DEFAULT gen_random_uuid(),
+    tenant_id               uuid        NOT NULL,
+    currency                text        NOT NULL,
+    description             text,
+    reverses_transaction_id uuid,
+    posted_at               timestamptz NOT NULL DEFAULT now(),
+    created_xid             xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    CONSTRAINT transactions_pkey PRIMARY KEY (id),
+    CONSTRAINT transactions_id_tenant_currency_key UNIQUE (id, tenant_id, currency),
+    CONSTRAINT transactions_reverses_transaction_id_key UNIQUE (reverses_transaction_id),
+    CONSTRAINT transactions_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT transactions_reverses_transaction_id_fkey FOREIGN KEY (reverses_transaction_id)
+        REFERENCES finanzas.transactions (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT transactions_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
+    CONSTRAINT transactions_description_check CHECK (length(description) BETWEEN 1 AND 500),
+    CONSTRAINT transactions_not_self_reversal_check CHECK (reverses_transaction_id <> id)
+);
+COMMENT ON TABLE finanzas.transactions IS 'Posting headers: one row per balanced ledger transaction. Append-only (UPDATE, DELETE, TRUNCATE refused with LB901).';
+COMMENT ON COLUMN finanzas.transactions.id IS 'Transaction identifier; a caller-chosen id makes finanzas.post_transaction idempotent.';
+COMMENT ON COLUMN finanzas.transactions.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT); every leg carries the same tenant.';
+COMMENT ON COLUMN finanzas.transactions.currency IS 'ISO 4217 code (three capital letters); every leg carries the same currency.';
+COMMENT ON COLUMN finanzas.transactions.description IS 'Free text, 1–500 characters, or NULL.';
+COMMENT ON COLUMN finanzas.transactions.reverses_transaction_id IS 'For a reversal, the transaction it cancels; unique, so a transaction is reversed at most once.';
+COMMENT ON COLUMN finanzas.transactions.posted_at IS 'Time of posting (start of the writing database transaction).';
+COMMENT ON COLUMN finanzas.transactions.created_xid IS 'Database transaction that created the header (set by trigger); legs are accepted only from that same database transaction.';
+
+CREATE TABLE IF NOT EXISTS finanzas.ledger_entries (
+    id             bigint      GENERATED ALWAYS AS IDENTITY,
+    tenant_id      uuid        NOT NULL,
+    transaction_id uuid        NOT NULL,
+    account_type   text        NOT NULL,
+    amount         numeric(19, 4) NOT NULL,
+    direction      smallint    NOT NULL,
+    currency       text        NOT NULL,
+    posted_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT ledger_entries_pkey PRIMARY KEY (id),
+    CONSTRAINT ledger_entries_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT ledger_entries_transaction_fkey FOREIGN KEY (transaction_id, tenant_id, currency)
+        REFERENCES finanzas.transactions (id, tenant_id, currency) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT ledger_entries_account_type_check CHECK (account_type IN (
+        'CASH', 'BANK', 'ACCOUNTS_RECEIVABLE', 'ACCOUNTS_PAYABLE', 'CUSTOMER_CREDIT',
+        'REVENUE', 'AD_SPEND', 'EXPENSE', 'TAX_PAYABLE', 'EQUITY', 'SUSPENSE')),
+    CONSTRAINT ledger_entries_amount_check CHECK (amount > 0),
+    CONSTRAINT ledger_entries_direction_check CHECK (direction IN (-1, 1)),
+    CONSTRAINT ledger_entries_currency_check CHECK (currency ~ '^[A-Z]{3}$')
+);
+COMMENT ON TABLE finanzas.ledger_entries IS 'Ledger legs (double entry). Append-only: UPDATE, DELETE and TRUNCATE are refused (LB901). The legs of each transaction sum to zero (checked at COMMIT).';
+COMMENT ON COLUMN finanzas.ledger_entries.id IS 'Entry number, increasing in insertion order.';
+COMMENT ON COLUMN finanzas.ledger_entries.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT), equal to the header''s.';
+COMMENT ON COLUMN finanzas.ledger_entries.transaction_id IS 'The header this leg belongs to (composite FK with tenant_id and currency).';
+COMMENT ON COLUMN finanzas.ledger_entries.account_type IS 'Account the leg moves: CASH, BANK, ACCOUNTS_RECEIVABLE, ACCOUNTS_PAYABLE, CUSTOMER_CREDIT, REVENUE, AD_SPEND, EXPENSE, TAX_PAYABLE, EQUITY or SUSPENSE.';
+COMMENT ON COLUMN finanzas.ledger_entries.amount IS 'Strictly positive amount, at most 4 decimals; the sign lives in direction.';
+COMMENT ON COLUMN finanzas.ledger_entries.direction IS '1 = debit, -1 = credit. A balanced transaction has SUM(amount * direction) = 0.';
+COMMENT ON COLUMN finanzas.ledger_entries.currency IS 'ISO 4217 code, equal to the header''s.';
+COMMENT ON COLUMN finanzas.ledger_entries.posted_at IS 'Time of posting (start of the writing database transaction).';
+
+CREATE INDEX IF NOT EXISTS ledger_entries_transaction_id_idx ON finanzas.ledger_entries (transaction_id);
+CREATE INDEX IF NOT EXISTS ledger_entries_tenant_account_idx ON finanzas.ledger_entries (tenant_id, account_type, currency);
+CREATE INDEX IF NOT EXISTS transactions_tenant_posted_at_idx ON finanzas.transactions (tenant_id, posted_at);
+
+-- Append-only: one statement-level trigger per table refuses UPDATE, DELETE and TRUNCATE, even of zero rows,
+-- even through INSERT … ON CONFLICT DO UPDATE or MERGE, and even with session_replication_role = replica.
+CREATE OR REPLACE FUNCTION finanzas.refuse_ledger_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'LB901',
+        MESSAGE = format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Correct a posting with finanzas.reverse_transaction().';
+END
+$$;
+COMMENT ON FUNCTION finanzas.refuse_ledger_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on the ledger with LB901.';
+
+DROP TRIGGER IF EXISTS ledger_entries_append_only ON finanzas.ledger_entries;
+CREATE TRIGGER ledger_entries_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON finanzas.ledger_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION finanzas.refuse_ledger_change();
+ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_append_only;
+
+DROP TRIGGER IF EXISTS transactions_append_only ON finanzas.transactions;
+CREATE TRIGGER transactions_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON finanzas.transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION finanzas.refuse_ledger_change();
+ALTER TABLE finanzas.transactions ENABLE ALWAYS TRIGGER transactions_append_only;
+
+-- The header remembers the database transaction that created it, whatever the INSERT said.
+CREATE OR REPLACE FUNCTION finanzas.stamp_transaction_xid()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.created_xid := pg_current_xact_id();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION finanzas.stamp_transaction_xid() IS 'Trigger: sets transactions.created_xid to the inserting database transaction.';
+
+DROP TRIGGER IF EXISTS transactions_stamp_xid ON finanzas.transactions;
+CREATE TRIGGER transactions_stamp_xid
+    BEFORE INSERT ON finanzas.transactions
+    FOR EACH ROW EXECUTE FUNCTION finanzas.stamp_transaction_xid();
+ALTER TABLE finanzas.transactions ENABLE ALWAYS TRIGGER transactions_stamp_xid;
+
+-- A leg may join only a header created by the same database transaction: committed postings are closed.
+CREATE OR REPLACE FUNCTION finanzas.check_entry_transaction_open()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    header_xid xid8;
+BEGIN
+    SELECT t.created_xid INTO header_xid FROM finanzas.transactions AS t WHERE t.id = NEW.transaction_id;
+    -- No header: the foreign key reports it (23503).
+    IF FOUND AND header_xid <> pg_current_xact_id() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB108',
+            MESSAGE = format('transaction %s is already committed: legs cannot be added to it', NEW.transaction_id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION finanzas.check_entry_transaction_open() IS 'Trigger: refuses (LB108) a leg whose header was committed by an earlier database transaction.';
+
+DROP TRIGGER IF EXISTS ledger_entries_transaction_open ON finanzas.ledger_entries;
+CREATE TRIGGER ledger_entries_transaction_open
+    BEFORE INSERT ON finanzas.ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION finanzas.check_entry_transaction_open();
+ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_transaction_open;
+
+-- The balance rule, checked when the writing transaction commits (all legs are in by then).
+CREATE OR REPLACE FUNCTION finanzas.check_transaction_balanced()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    leg_count bigint;
+    leg_sum numeric;
+BEGIN
+    SELECT count(*), coalesce(sum(e.amount * e.direction), 0)
+      INTO leg_count, leg_sum
+      FROM finanzas.ledger_entries AS e
+     WHERE e.transaction_id = NEW.id;
+    IF leg_count < 2 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB106',
+            MESSAGE = format('transaction %s has %s leg(s): at least 2 are required', NEW.id, leg_count);
+    END IF;
+    IF leg_sum <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB105',
+            MESSAGE = format('transaction %s is unbalanced: SUM(amount * direction) = %s', NEW.id, leg_sum);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION finanzas.check_transaction_balanced() IS 'Constraint trigger (deferred to COMMIT): a transaction has at least 2 legs (LB106) and they sum to zero (LB105).';
+
+DROP TRIGGER IF EXISTS transactions_balanced ON finanzas.transactions;
+CREATE CONSTRAINT TRIGGER transactions_balanced
+    AFTER INSERT ON finanzas.transactions
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION finanzas.check_transaction_balanced();
+ALTER TABLE finanzas.transactions ENABLE ALWAYS TRIGGER transactions_balanced;
+
+CREATE OR REPLACE VIEW finanzas.account_balances
+WITH (security_invoker = true) AS
+SELECT e.tenant_id,
+       e.account_type,
+       e.currency,
+       sum(e.amount * e.direction)                           AS balance,
+       coalesce(sum(e.amount) FILTER (WHERE e.direction = 1), 0)  AS total_debits,
+       coalesce(sum(e.amount) FILTER (WHERE e.direction = -1), 0) AS total_credits,
+       count(*)                                              AS entry_count,
+       max(e.posted_at)                                      AS last_posted_at
+FROM finanzas.ledger_entries AS e
+GROUP BY e.tenant_id, e.account_type, e.currency;
+COMMENT ON VIEW finanzas.account_balances IS 'Balance per tenant, account and currency (debits positive). Security invoker: a tenant-bound session sees only its tenant.';
+COMMENT ON COLUMN finanzas.account_balances.tenant_id IS 'Owning tenant.';
+COMMENT ON COLUMN finanzas.account_balances.account_type IS 'Account.';
+COMMENT ON COLUMN finanzas.account_balances.currency IS 'Currency of the balance.';
+COMMENT ON COLUMN finanzas.account_balances.balance IS 'SUM(amount * direction): debits minus credits.';
+COMMENT ON COLUMN finanzas.account_balances.total_debits IS 'Sum of debit amounts (direction = 1).';
+COMMENT ON COLUMN finanzas.account_balances.total_credits IS 'Sum of credit amounts (direction = -1).';
+COMMENT ON COLUMN finanzas.account_balances.entry_count IS 'Number of legs.';
+COMMENT ON COLUMN finanzas.account_balances.last_posted_at IS 'Time of the latest leg.';
+
+-- Parses and validates a legs document; returns the legs as rows. All errors name the leg (1-based).
+CREATE OR REPLACE FUNCTION finanzas.parse_legs(p_legs jsonb)
+RETURNS TABLE (account_type text, amount numeric, direction smallint)
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    leg jsonb;
+    n integer := 0;
+    amt numeric;
+BEGIN
+    IF p_legs IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_legs must not be NULL';
+    END IF;
+    IF jsonb_typeof(p_legs) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB101',
+            MESSAGE = format('p_legs must be a JSON array of legs, got %s', jsonb_typeof(p_legs));
+    END IF;
+    IF jsonb_array_length(p_legs) > 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB101',
+            MESSAGE = format('p_legs has %s legs: at most 100 are allowed', jsonb_array_length(p_legs));
+    END IF;
+    FOR leg IN SELECT value FROM jsonb_array_elements(p_legs) LOOP
+        n := n + 1;
+        IF jsonb_typeof(leg) <> 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB101',
+                MESSAGE = format('leg %s must be a JSON object, got %s', n, jsonb_typeof(leg));
+        END IF;
+        IF NOT (leg ?& ARRAY['account_type', 'amount', 'direction'])
+           OR EXISTS (SELECT 1 FROM jsonb_object_keys(leg) AS k
+                      WHERE k NOT IN ('account_type', 'amount', 'direction')) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB101',
+                MESSAGE = format('leg %s must have exactly the keys account_type, amount, direction: %s', n, left(leg::text, 200));
+        END IF;
+        IF jsonb_typeof(leg -> 'account_type') <> 'string' OR (leg ->> 'account_type') NOT IN (
+            'CASH', 'BANK', 'ACCOUNTS_RECEIVABLE', 'ACCOUNTS_PAYABLE', 'CUSTOMER_CREDIT',
+            'REVENUE', 'AD_SPEND', 'EXPENSE', 'TAX_PAYABLE', 'EQUITY', 'SUSPENSE') THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB104',
+                MESSAGE = format('leg %s: unknown account_type %s', n, left((leg -> 'account_type')::text, 100));
+        END IF;
+        IF jsonb_typeof(leg -> 'amount') <> 'number' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB102',
+                MESSAGE = format('leg %s: amount must be a JSON number, got %s', n, left((leg -> 'amount')::text, 100));
+        END IF;
+        amt := (leg ->> 'amount')::numeric;
+        IF amt <= 0 OR amt >= 1e15 OR amt <> round(amt, 4) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB102',
+                MESSAGE = format('leg %s: amount must be > 0, < 1e15 and have at most 4 decimals, got %s', n, left(amt::text, 100));
+        END IF;
+        IF (leg -> 'direction') NOT IN ('1'::jsonb, '-1'::jsonb) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB103',
+                MESSAGE = format('leg %s: direction must be 1 (debit) or -1 (credit), got %s', n, left((leg -> 'direction')::text, 100));
+        END IF;
+        account_type := leg ->> 'account_type';
+        amount := amt;
+        direction := (leg ->> 'direction')::smallint;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION finanzas.parse_legs(jsonb) IS 'Validates a legs document ([{"account_type":…, "amount":…, "direction":1|-1}, …], at most 100) and returns its rows; raises LB001, LB101, LB102, LB103 or LB104.';
+
+CREATE OR REPLACE FUNCTION finanzas.post_transaction(
+    p_tenant_id uuid,
+    p_legs jsonb,
+    p_currency text DEFAULT 'EUR',
+    p_description text DEFAULT NULL,
+    p_transaction_id uuid DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tx_id uuid := coalesce(p_transaction_id, gen_random_uuid());
+    leg_accounts text[];
+    leg_amounts numeric[];
+    leg_directions smallint[];
+    leg_count bigint;
+    leg_sum numeric;
+    same_content boolean;
+BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id);
+    PERFORM iam.assert_text_argument('p_currency', p_currency, 3);
+    IF p_currency !~ '^[A-Z]{3}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB107',
+            MESSAGE = format('p_currency must be an ISO 4217 code of three capital letters, got %L', p_currency);
+    END IF;
+    IF p_description IS NOT NULL THEN
+        PERFORM iam.assert_text_argument('p_description', p_description, 500);
+    END IF;
+
+    SELECT array_agg(l.account_type), array_agg(l.amount), array_agg(l.direction),
+           count(*), coalesce(sum(l.amount * l.direction), 0)
+      INTO leg_accounts, leg_amounts, leg_directions, leg_count, leg_sum
+      FROM finanzas.parse_legs(p_legs) AS l;
+    IF leg_count < 2 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB106',
+            MESSAGE = format('a transaction needs at least 2 legs, got %s', leg_count);
+    END IF;
+    IF leg_sum <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB105',
+            MESSAGE = format('unbalanced transaction: SUM(amount * direction) = %s', leg_sum);
+    END IF;
+
+    -- The balance is re-checked at COMMIT even if the caller said SET CONSTRAINTS ALL IMMEDIATE.
+    SET CONSTRAINTS finanzas.transactions_balanced DEFERRED;
+    BEGIN
+        INSERT INTO finanzas.transactions (id, tenant_id, currency, description)
+        VALUES (tx_id, p_tenant_id, p_currency, p_description);
+    EXCEPTION WHEN unique_violation THEN
+        -- The id was posted before (a retry): same content is a no-op, other content is refused.
+        SELECT t.tenant_id = p_tenant_id AND t.currency = p_currency
+               AND t.description IS NOT DISTINCT FROM p_description
+               AND t.reverses_transaction_id IS NULL
+               AND (SELECT array_agg(ROW(e.account_type, e.amount, e.direction)::text ORDER BY 1)
+                      FROM finanzas.ledger_entries AS e WHERE e.transaction_id = t.id)
+                 = (SELECT array_agg(ROW(l.a, l.m::numeric(19, 4), l.d)::text ORDER BY 1)
+                      FROM unnest(leg_accounts, leg_amounts, leg_directions) AS l (a, m, d))
+          INTO same_content
+          FROM finanzas.transactions AS t WHERE t.id = tx_id;
+        IF same_content THEN
+            RETURN tx_id;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'LB111',
+            MESSAGE = format('transaction id %s was already used for a different posting', tx_id);
+    END;
+    INSERT INTO finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount, direction, currency)
+    SELECT p_tenant_id, tx_id, l.a, l.m, l.d, p_currency
+      FROM unnest(leg_accounts, leg_amounts, leg_directions) WITH ORDINALITY AS l (a, m, d, n)
+     ORDER BY l.n;
+    RETURN tx_id;
+END
+$$;
+COMMENT ON FUNCTION finanzas.post_transaction(uuid, jsonb, text, text, uuid) IS 'Posts a balanced transaction (legs: [{"account_type":…, "amount":…, "direction":1|-1}, …]) and returns its id. Idempotent when p_transaction_id is given: the same posting again returns the id, a different one raises LB111. Raises LB001–LB005, LB101–LB107.';
+
+CREATE OR REPLACE FUNCTION finanzas.reverse_transaction(
+    p_tenant_id uuid,
+    p_transaction_id uuid,
+    p_description text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    original finanzas.transactions%ROWTYPE;
+    reversal_id uuid := gen_random_uuid();
+BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id);
+    IF p_transaction_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_transaction_id must not be NULL';
+    END IF;
+    IF p_description IS NOT NULL THEN
+        PERFORM iam.assert_text_argument('p_description', p_description, 500);
+    END IF;
+    SELECT * INTO original FROM finanzas.transactions AS t
+     WHERE t.id = p_transaction_id AND t.tenant_id = p_tenant_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB109',
+            MESSAGE = format('unknown transaction %s for tenant %s', p_transaction_id, p_tenant_id);
+    END IF;
+
+    SET CONSTRAINTS finanzas.transactions_balanced DEFERRED;
+    BEGIN
+        INSERT INTO finanzas.transactions (id, tenant_id, currency, description, reverses_transaction_id)
+        VALUES (reversal_id, p_tenant_id, original.currency,
+                coalesce(p_description, format('reversal of %s', p_transaction_id)), p_transaction_id);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB110',
+            MESSAGE = format('transaction %s is already reversed', p_transaction_id);
+    END;
+    INSERT INTO finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount, direction, currency)
+    SELECT e.tenant_id, reversal_id, e.account_type, e.amount, -e.direction, e.currency
+      FROM finanzas.ledger_entries AS e
+     WHERE e.transaction_id = p_transaction_id
+     ORDER BY e.id;
+    RETURN reversal_id;
+END
+$$;
+COMMENT ON FUNCTION finanzas.reverse_transaction(uuid, uuid, text) IS 'Posts the mirror image of a transaction (every leg with the opposite direction) and returns the new id. A transaction is reversed at most once (LB110); unknown id for the tenant raises LB109.';
+
+ALTER TABLE finanzas.transactions ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON finanzas.transactions;
+CREATE POLICY tenant_isolation ON finanzas.transactions
+    USING (tenant_id = (SELECT iam.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT iam.current_tenant_id()));
+COMMENT ON POLICY tenant_isolation ON finanzas.transactions IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
+
+ALTER TABLE finanzas.ledger_entries ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON finanzas.ledger_entries;
+CREATE POLICY tenant_isolation ON finanzas.ledger_entries
+    USING (tenant_id = (SELECT iam.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT iam.current_tenant_id()));
+COMMENT ON POLICY tenant_isolation ON finanzas.ledger_entries IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA finanzas FROM PUBLIC;
+GRANT USAGE ON SCHEMA finanzas TO leadboost_app;
+GRANT SELECT ON finanzas.transactions, finanzas.ledger_entries, finanzas.account_balances TO leadboost_app;
+GRANT EXECUTE ON FUNCTION finanzas.post_transaction(uuid, jsonb, text, text, uuid),
+                          finanzas.reverse_transaction(uuid, uuid, text) TO leadboost_app;

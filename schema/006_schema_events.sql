@@ -1,0 +1,437 @@
+-- 006_schema_events.sql — schema events: the immutable event log, snapshots and rehydration.
+--
+-- A stream is (tenant_id, stream_id) with one stream_type. Versions are per stream, gapless, starting at 1: a
+-- BEFORE INSERT trigger admits only version = current + 1, and UNIQUE (tenant_id, stream_id, version) lets exactly
+-- one of two concurrent appends with the same expected version win (the loser gets LB601). global_position orders
+-- all events for catch-up readers. Rows are never updated, deleted or truncated (LB901).
+-- State is the deterministic fold events.apply_event over the stream; a snapshot stores the fold at a version and
+-- is verified (or computed) on insert against the previous snapshot + events, so rehydrate (latest snapshot + later
+-- events) always equals replay_stream (every event from the start). Requires 001. Plain SQL, idempotent.
+
+CREATE SCHEMA IF NOT EXISTS events;
+COMMENT ON SCHEMA events IS 'Event sourcing: append-only event_store with per-stream versions, snapshots, rehydration.';
+
+CREATE TABLE IF NOT EXISTS events.event_store (
+    global_position bigint      GENERATED ALWAYS AS IDENTITY,
+    event_id        uuid        NOT NULL DEFAULT gen_random_uuid(),
+    tenant_id       uuid        NOT NULL,
+    stream_id       text        NOT NULL,
+    stream_type     text        NOT NULL,
+    version         bigint      NOT NULL,
+    event_type      text        NOT NULL,
+    payload         jsonb       NOT NULL,
+    metadata        jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    occurred_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT event_store_pkey PRIMARY KEY (global_position),
+    CONSTRAINT event_store_event_id_key UNIQUE (event_id),
+    CONSTRAINT event_store_stream_version_key UNIQUE (tenant_id, stream_id, version),
+    CONSTRAINT event_store_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT event_store_stream_id_check CHECK (stream_id ~ '^[A-Za-z0-9][A-Za-z0-9:._/-]*$' AND length(stream_id) <= 200),
+    CONSTRAINT event_store_stream_type_check CHECK (stream_type ~ '^[A-Z][A-Z0-9_]*$' AND length(stream_type) <= 64),
+    CONSTRAINT event_store_version_check CHECK (version >= 1),
+    CONSTRAINT event_store_event_type_check CHECK (event_type ~ '^[A-Za-z][A-Za-z0-9_.]*$' AND length(event_type) <= 100),
+    CONSTRAINT event_store_payload_check CHECK (jsonb_typeof(payload) = 'object'),
+    CONSTRAINT event_store_metadata_check CHECK (jsonb_typeof(metadata) = 'object')
+);
+COMMENT ON TABLE events.event_store IS 'Immutable event log. Per-stream versions are gapless from 1 (trigger + unique key); UPDATE, DELETE and TRUNCATE are refused (LB901). Append with events.append_event().';
+COMMENT ON COLUMN events.event_store.global_position IS 'Position in the whole log (identity), for catch-up readers. Assigned at insert: a reader must allow for transactions that commit out of position order.';
+COMMENT ON COLUMN events.event_store.event_id IS 'Unique event id; a caller-chosen id makes events.append_event idempotent.';
+COMMENT ON COLUMN events.event_store.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT); part of the stream identity.';
+COMMENT ON COLUMN events.event_store.stream_id IS 'Stream identifier within the tenant, 1–200 of A–Z a–z 0–9 : . _ / - (starting with a letter or digit).';
+COMMENT ON COLUMN events.event_store.stream_type IS 'Aggregate type of the stream (e.g. CAMPAIGN), upper case; the same for every event of a stream.';
+COMMENT ON COLUMN events.event_store.version IS 'Position in the stream: 1, 2, 3, … without gaps.';
+COMMENT ON COLUMN events.event_store.event_type IS 'Event name (e.g. CampaignCreated), 1–100 of A–Z a–z 0–9 _ . starting with a letter.';
+COMMENT ON COLUMN events.event_store.payload IS 'Event data (JSON object, at most 1 MiB through append_event).';
+COMMENT ON COLUMN events.event_store.metadata IS 'Correlation/causation ids and the like (JSON object).';
+COMMENT ON COLUMN events.event_store.occurred_at IS 'When the event happened (default: start of the appending transaction).';
+
+CREATE INDEX IF NOT EXISTS event_store_stream_type_occurred_at_idx ON events.event_store (stream_type, occurred_at DESC);
+
+CREATE OR REPLACE FUNCTION events.refuse_event_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'LB901',
+        MESSAGE = format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Record a compensating event with events.append_event().';
+END
+$$;
+COMMENT ON FUNCTION events.refuse_event_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of events (and UPDATE of snapshots) with LB901.';
+
+DROP TRIGGER IF EXISTS event_store_append_only ON events.event_store;
+CREATE TRIGGER event_store_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON events.event_store
+    FOR EACH STATEMENT EXECUTE FUNCTION events.refuse_event_change();
+ALTER TABLE events.event_store ENABLE ALWAYS TRIGGER event_store_append_only;
+
+-- Gapless versions and one type per stream, for every INSERT, whoever makes it.
+CREATE OR REPLACE FUNCTION events.check_event_version()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current_version bigint;
+    current_type text;
+BEGIN
+    SELECT e.version, e.stream_type INTO current_version, current_type
+      FROM events.event_store AS e
+     WHERE e.tenant_id = NEW.tenant_id AND e.stream_id = NEW.stream_id
+     ORDER BY e.version DESC
+     LIMIT 1;
+    IF coalesce(current_version, 0) + 1 <> NEW.version THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB601',
+            MESSAGE = format('stream %s is at version %s: the next event must be version %s, not %s',
+                             NEW.stream_id, coalesce(current_version, 0), coalesce(current_version, 0) + 1, NEW.version);
+    END IF;
+    IF current_type IS NOT NULL AND current_type <> NEW.stream_type THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB604',
+            MESSAGE = format('stream %s has stream_type %s, not %s', NEW.stream_id, current_type, NEW.stream_type);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION events.check_event_version() IS 'Trigger: an event''s version must be the stream''s current version + 1 (LB601) and its stream_type the stream''s (LB604).';
+
+DROP TRIGGER IF EXISTS event_store_version ON events.event_store;
+CREATE TRIGGER event_store_version
+    BEFORE INSERT ON events.event_store
+    FOR EACH ROW EXECUTE FUNCTION events.check_event_version();
+ALTER TABLE events.event_store ENABLE ALWAYS TRIGGER event_store_version;
+
+CREATE TABLE IF NOT EXISTS events.snapshots (
+    tenant_id  uuid        NOT NULL,
+    stream_id  text        NOT NULL,
+    version    bigint      NOT NULL,
+    state      jsonb       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT snapshots_pkey PRIMARY KEY (tenant_id, stream_id, version),
+    CONSTRAINT snapshots_event_fkey FOREIGN KEY (tenant_id, stream_id, version)
+        REFERENCES events.event_store (tenant_id, stream_id, version) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT snapshots_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT snapshots_state_check CHECK (jsonb_typeof(state) = 'object')
+);
+COMMENT ON TABLE events.snapshots IS 'Folded state of a stream at a version, to speed rehydration up. Verified on insert (equal to the replay, LB606); never updated; events.cleanup_old_snapshots() keeps the last 3 per stream.';
+COMMENT ON COLUMN events.snapshots.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
+COMMENT ON COLUMN events.snapshots.stream_id IS 'The stream.';
+COMMENT ON COLUMN events.snapshots.version IS 'Version of the last event folded in (FK to that event).';
+COMMENT ON COLUMN events.snapshots.state IS 'events.apply_event folded over events 1..version (JSON object).';
+COMMENT ON COLUMN events.snapshots.created_at IS 'When the snapshot was taken.';
+
+-- The fold. Deterministic and total: shallow merge of the payload into the state, a JSON null removing the key.
+CREATE OR REPLACE FUNCTION events.apply_event(p_state jsonb, p_event_type text, p_payload jsonb)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_object_agg(kv.key, kv.value), '{}'::jsonb)
+      FROM jsonb_each(coalesce(p_state, '{}'::jsonb) || coalesce(p_payload, '{}'::jsonb)) AS kv
+     WHERE kv.value <> 'null'::jsonb
+$$;
+COMMENT ON FUNCTION events.apply_event(jsonb, text, jsonb) IS 'The stream fold: state || payload (shallow merge, later keys win), keys whose new value is JSON null removed. p_event_type is passed so a deployment can specialise the fold per type; this one ignores it. Used by snapshots, rehydrate and replay_stream alike.';
+
+-- Folds a stream up to p_version, from the latest snapshot at or below it (or from the start).
+CREATE OR REPLACE FUNCTION events.fold_stream(p_tenant_id uuid, p_stream_id text, p_version bigint, p_use_snapshots boolean)
+RETURNS TABLE (version bigint, state jsonb)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ev record;
+BEGIN
+    version := 0;
+    state := '{}'::jsonb;
+    IF p_use_snapshots THEN
+        SELECT s.version, s.state INTO version, state
+          FROM events.snapshots AS s
+         WHERE s.tenant_id = p_tenant_id AND s.stream_id = p_stream_id AND s.version <= p_version
+         ORDER BY s.version DESC
+         LIMIT 1;
+        IF NOT FOUND THEN
+            version := 0;
+            state := '{}'::jsonb;
+        END IF;
+    END IF;
+    FOR ev IN
+        SELECT e.version, e.event_type, e.payload FROM events.event_store AS e
+         WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id
+           AND e.version > fold_stream.version AND e.version <= p_version
+         ORDER BY e.version
+    LOOP
+        state := events.apply_event(state, ev.event_type, ev.payload);
+        version := ev.version;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION events.fold_stream(uuid, text, bigint, boolean) IS 'Internal: state of a stream at p_version, starting from the latest snapshot <= p_version when p_use_snapshots, else from the first event.';
+
+-- Checks the tenant, the stream and the version asked for; returns the version to fold to.
+CREATE OR REPLACE FUNCTION events.resolve_stream_version(p_tenant_id uuid, p_stream_id text, p_version bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current_version bigint;
+BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id, false);
+    PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200);
+    SELECT max(e.version) INTO current_version FROM events.event_store AS e
+     WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id;
+    IF current_version IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB603', MESSAGE = format('unknown stream %L for tenant %s', p_stream_id, p_tenant_id);
+    END IF;
+    IF p_version IS NOT NULL AND p_version NOT BETWEEN 1 AND current_version THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB607',
+            MESSAGE = format('stream %L has versions 1..%s, not %s', p_stream_id, current_version, p_version);
+    END IF;
+    RETURN coalesce(p_version, current_version);
+END
+$$;
+COMMENT ON FUNCTION events.resolve_stream_version(uuid, text, bigint) IS 'Internal: LB603 for an unknown stream, LB607 for a version outside 1..current; returns the version asked for or the current one.';
+
+CREATE OR REPLACE FUNCTION events.check_snapshot_state()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    folded record;
+BEGIN
+    SELECT * INTO folded FROM events.fold_stream(NEW.tenant_id, NEW.stream_id, NEW.version, true);
+    -- A version with no event is left to the foreign key (23503).
+    IF folded.version <> NEW.version THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.state IS NULL THEN
+        NEW.state := folded.state;
+    ELSIF NEW.state <> folded.state THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB606',
+            MESSAGE = format('snapshot of stream %s at version %s does not equal the replayed state', NEW.stream_id, NEW.version);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION events.check_snapshot_state() IS 'Trigger: a snapshot''s state must equal the fold of its stream at its version (LB606); a NULL state is filled in with it.';
+
+DROP TRIGGER IF EXISTS snapshots_state ON events.snapshots;
+CREATE TRIGGER snapshots_state
+    BEFORE INSERT ON events.snapshots
+    FOR EACH ROW EXECUTE FUNCTION events.check_snapshot_state();
+ALTER TABLE events.snapshots ENABLE ALWAYS TRIGGER snapshots_state;
+
+DROP TRIGGER IF EXISTS snapshots_immutable ON events.snapshots;
+CREATE TRIGGER snapshots_immutable
+    BEFORE UPDATE ON events.snapshots
+    FOR EACH STATEMENT EXECUTE FUNCTION events.refuse_event_change();
+ALTER TABLE events.snapshots ENABLE ALWAYS TRIGGER snapshots_immutable;
+
+CREATE OR REPLACE FUNCTION events.append_event(
+    p_tenant_id uuid,
+    p_stream_id text,
+    p_stream_type text,
+    p_event_type text,
+    p_payload jsonb,
+    p_expected_version bigint,
+    p_metadata jsonb DEFAULT '{}'::jsonb,
+    p_event_id uuid DEFAULT NULL,
+    p_occurred_at timestamptz DEFAULT now())
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current_version bigint;
+    current_type text;
+    existing events.event_store%ROWTYPE;
+    violated text;
+BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id);
+    PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200, '^[A-Za-z0-9][A-Za-z0-9:._/-]*$');
+    PERFORM iam.assert_text_argument('p_stream_type', p_stream_type, 64, '^[A-Z][A-Z0-9_]*$');
+    PERFORM iam.assert_text_argument('p_event_type', p_event_type, 100, '^[A-Za-z][A-Za-z0-9_.]*$');
+    PERFORM iam.assert_json_argument('p_payload', p_payload);
+    PERFORM iam.assert_json_argument('p_metadata', p_metadata);
+    IF jsonb_typeof(p_payload) <> 'object' OR jsonb_typeof(p_metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB602',
+            MESSAGE = format('p_payload and p_metadata must be JSON objects, got %s and %s', jsonb_typeof(p_payload), jsonb_typeof(p_metadata));
+    END IF;
+    IF p_expected_version IS NULL OR p_occurred_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_expected_version and p_occurred_at must not be NULL';
+    END IF;
+
+    <<attempt>>
+    LOOP
+        IF p_event_id IS NOT NULL THEN
+            SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
+            IF FOUND THEN
+                -- A retry of an append that already happened returns its version; another event with that id is refused.
+                IF existing.tenant_id = p_tenant_id AND existing.stream_id = p_stream_id AND existing.stream_type = p_stream_type
+                   AND existing.event_type = p_event_type AND existing.payload = p_payload AND existing.metadata = p_metadata THEN
+                    RETURN existing.version;
+                END IF;
+                RAISE EXCEPTION USING ERRCODE = 'LB605',
+                    MESSAGE = format('event id %s was already used for a different event', p_event_id);
+            END IF;
+        END IF;
+
+        SELECT e.version, e.stream_type INTO current_version, current_type
+          FROM events.event_store AS e
+         WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id
+         ORDER BY e.version DESC
+         LIMIT 1;
+        IF coalesce(current_version, 0) <> p_expected_version THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB601',
+                MESSAGE = format('wrong expected version for stream %s: expected %s, stream is at %s',
+                                 p_stream_id, p_expected_version, coalesce(current_version, 0));
+        END IF;
+        IF current_type IS NOT NULL AND current_type <> p_stream_type THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB604',
+                MESSAGE = format('stream %s has stream_type %s, not %s', p_stream_id, current_type, p_stream_type);
+        END IF;
+
+        BEGIN
+            INSERT INTO events.event_store (event_id, tenant_id, stream_id, stream_type, version, event_type, payload, metadata, occurred_at)
+            VALUES (coalesce(p_event_id, gen_random_uuid()), p_tenant_id, p_stream_id, p_stream_type,
+                    p_expected_version + 1, p_event_type, p_payload, p_metadata, p_occurred_at);
+            RETURN p_expected_version + 1;
+        EXCEPTION WHEN unique_violation THEN
+            GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+            -- The same event id committed concurrently: decide as a retry would.
+            CONTINUE attempt WHEN violated = 'event_store_event_id_key';
+            RAISE EXCEPTION USING ERRCODE = 'LB601',
+                MESSAGE = format('wrong expected version for stream %s: expected %s, another append won version %s',
+                                 p_stream_id, p_expected_version, p_expected_version + 1);
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz) IS 'Appends an event if the stream is at p_expected_version (0 for a new stream) and returns the new version (expected + 1). Concurrent appends with the same expected version: exactly one wins, the others raise LB601. Idempotent when p_event_id is given. Raises LB001–LB006, LB601, LB602, LB604, LB605.';
+
+CREATE OR REPLACE FUNCTION events.rehydrate(p_tenant_id uuid, p_stream_id text, p_up_to_version bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, state jsonb)
+LANGUAGE sql
+SECURITY DEFINER
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT f.version, f.state
+      FROM events.fold_stream(p_tenant_id, p_stream_id,
+                              events.resolve_stream_version(p_tenant_id, p_stream_id, p_up_to_version), true) AS f
+$$;
+COMMENT ON FUNCTION events.rehydrate(uuid, text, bigint) IS 'State of a stream (at p_up_to_version, default the latest): latest snapshot at or below it + the later events folded with events.apply_event. Always equals replay_stream. One row (version, state). Raises LB001–LB005, LB603, LB607.';
+
+CREATE OR REPLACE FUNCTION events.replay_stream(p_tenant_id uuid, p_stream_id text, p_up_to_version bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, state jsonb)
+LANGUAGE sql
+SECURITY DEFINER
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT f.version, f.state
+      FROM events.fold_stream(p_tenant_id, p_stream_id,
+                              events.resolve_stream_version(p_tenant_id, p_stream_id, p_up_to_version), false) AS f
+$$;
+COMMENT ON FUNCTION events.replay_stream(uuid, text, bigint) IS 'State of a stream folded from its first event, ignoring snapshots (the reference rehydrate must equal). One row (version, state). Raises LB001–LB005, LB603, LB607.';
+
+CREATE OR REPLACE FUNCTION events.create_snapshot(p_tenant_id uuid, p_stream_id text, p_version bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, state jsonb)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    at_version bigint := events.resolve_stream_version(p_tenant_id, p_stream_id, p_version);
+BEGIN
+    -- state NULL: the snapshots trigger computes it; a snapshot already there is kept (it was verified).
+    INSERT INTO events.snapshots AS s (tenant_id, stream_id, version, state)
+    VALUES (p_tenant_id, p_stream_id, at_version, NULL)
+    ON CONFLICT ON CONSTRAINT snapshots_pkey DO NOTHING;
+    RETURN QUERY SELECT s.version, s.state FROM events.snapshots AS s
+                  WHERE s.tenant_id = p_tenant_id AND s.stream_id = p_stream_id AND s.version = at_version;
+END
+$$;
+COMMENT ON FUNCTION events.create_snapshot(uuid, text, bigint) IS 'Stores the state of a stream at p_version (default: its latest version) as a snapshot and returns it; idempotent. Raises LB001–LB005, LB603, LB607.';
+
+CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    removed integer;
+BEGIN
+    IF p_keep IS NULL OR p_keep < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB005', MESSAGE = format('p_keep must be at least 1, got %s', p_keep);
+    END IF;
+    DELETE FROM events.snapshots AS s
+     USING (SELECT x.tenant_id, x.stream_id, x.version,
+                   row_number() OVER (PARTITION BY x.tenant_id, x.stream_id ORDER BY x.version DESC) AS rank
+              FROM events.snapshots AS x) AS ranked
+     WHERE ranked.rank > p_keep
+       AND s.tenant_id = ranked.tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION events.cleanup_old_snapshots(integer) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
+
+CREATE OR REPLACE VIEW events.stream_summary
+WITH (security_invoker = true) AS
+SELECT e.tenant_id,
+       e.stream_id,
+       min(e.stream_type)     AS stream_type,
+       max(e.version)         AS current_version,
+       count(*)               AS event_count,
+       min(e.occurred_at)     AS first_occurred_at,
+       max(e.occurred_at)     AS last_occurred_at,
+       max(e.global_position) AS last_global_position,
+       (SELECT max(s.version) FROM events.snapshots AS s
+         WHERE s.tenant_id = e.tenant_id AND s.stream_id = e.stream_id) AS latest_snapshot_version
+FROM events.event_store AS e
+GROUP BY e.tenant_id, e.stream_id;
+COMMENT ON VIEW events.stream_summary IS 'One row per stream: type, current version, event count, time span, last global position, latest snapshot. Security invoker.';
+COMMENT ON COLUMN events.stream_summary.tenant_id IS 'Owning tenant.';
+COMMENT ON COLUMN events.stream_summary.stream_id IS 'Stream identifier.';
+COMMENT ON COLUMN events.stream_summary.stream_type IS 'Aggregate type of the stream.';
+COMMENT ON COLUMN events.stream_summary.current_version IS 'Latest version (= number of events).';
+COMMENT ON COLUMN events.stream_summary.event_count IS 'Number of events.';
+COMMENT ON COLUMN events.stream_summary.first_occurred_at IS 'occurred_at of the earliest event.';
+COMMENT ON COLUMN events.stream_summary.last_occurred_at IS 'occurred_at of the latest event.';
+COMMENT ON COLUMN events.stream_summary.last_global_position IS 'Global position of the stream''s last event.';
+COMMENT ON COLUMN events.stream_summary.latest_snapshot_version IS 'Version of the latest snapshot, or NULL.';
+
+ALTER TABLE events.event_store ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON events.event_store;
+CREATE POLICY tenant_isolation ON events.event_store
+    USING (tenant_id = (SELECT iam.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT iam.current_tenant_id()));
+COMMENT ON POLICY tenant_isolation ON events.event_store IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
+
+ALTER TABLE events.snapshots ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON events.snapshots;
+CREATE POLICY tenant_isolation ON events.snapshots
+    USING (tenant_id = (SELECT iam.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT iam.current_tenant_id()));
+COMMENT ON POLICY tenant_isolation ON events.snapshots IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA events FROM PUBLIC;
+GRANT USAGE ON SCHEMA events TO leadboost_app;
+GRANT SELECT ON events.event_store, events.snapshots, events.stream_summary TO leadboost_app;
+GRANT EXECUTE ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz),
+                          events.rehydrate(uuid, text, bigint),
+                          events.replay_stream(uuid, text, bigint),
+                          events.create_snapshot(uuid, text, bigint),
+                          events.apply_event(jsonb, text, jsonb) TO leadboost_app;

@@ -1,0 +1,38 @@
+-- 999_rollback.sql — removes everything 000_master_migration.sql created (emergencies only: data is lost).
+--
+-- The seven schemas go with all their tables, views, functions, triggers, policies and grants.
+-- Cluster-wide and shared objects are removed only when this migration made them and nothing else needs them:
+--   * role leadboost_app: dropped only if 001 created it (its comment says so) and no other database of the
+--     cluster still grants it anything; otherwise kept, with a NOTICE.
+--   * extension uuid-ossp: dropped only if 001 installed it (its comment says so) and no object depends on it.
+-- Plain SQL; running it twice is harmless.
+
+DROP SCHEMA IF EXISTS migration, events, sys, gobernanza, stock, finanzas, iam CASCADE;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e
+                WHERE e.extname = 'uuid-ossp'
+                  AND obj_description(e.oid, 'pg_extension') LIKE '%installed by leadboost-schema%') THEN
+        BEGIN
+            DROP EXTENSION "uuid-ossp" RESTRICT;
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            RAISE NOTICE 'extension uuid-ossp kept: other objects depend on it';
+        END;
+    END IF;
+END
+$$;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r
+                WHERE r.rolname = 'leadboost_app'
+                  AND shobj_description(r.oid, 'pg_authid') LIKE '%created by leadboost-schema%') THEN
+        BEGIN
+            DROP ROLE leadboost_app;
+        EXCEPTION WHEN dependent_objects_still_exist OR object_in_use THEN
+            RAISE NOTICE 'role leadboost_app kept: other databases of this cluster still use it';
+        END;
+    END IF;
+END
+$$;
