@@ -5,6 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadboost_schema.interleaving import (
+    BEGIN,
+    COMMIT,
     InterleavingError,
     InterleavingTimeout,
     NotReplayable,
@@ -15,8 +17,6 @@ from leadboost_schema.interleaving import (
     Timeouts,
 )
 
-BEGIN = Step("begin", "BEGIN")
-COMMIT = Step("commit", "COMMIT")
 FAST_FAILING = Timeouts(lock=0.3, step=0.6, statement=3.0)
 # Function-scoped fixtures are shared by the examples of one test: each example resets the rows itself.
 EXAMPLES = settings(max_examples=25, deadline=None, database=None,
@@ -87,7 +87,7 @@ def test_the_deadlock_victim_is_the_session_that_closed_the_cycle(two, closer):
         f"{closer}.bump1 ERROR 40P01: deadlock detected",
         f"{first}.bump2 <... completed>",
         f"{first}.commit",
-        f"{closer}.commit",
+        f"{closer}.commit -> 'ROLLBACK'",
     ]
 
 

@@ -27,13 +27,10 @@ scenario ends with an error and its trace, never a hang. The sessions need the r
 Usage::
 
     from hypothesis import given, strategies as st
-    from leadboost_schema.interleaving import Scenario, Scheduler, Step
+    from leadboost_schema.interleaving import BEGIN, COMMIT, Scenario, Scheduler, Step
 
     increment = Step("update", "UPDATE counter SET n = n + 1")
-    story = Scenario({
-        "s0": [Step("begin", "BEGIN"), increment, Step("commit", "COMMIT")],
-        "s1": [Step("begin", "BEGIN"), increment, Step("commit", "COMMIT")],
-    })
+    story = Scenario({"s0": [BEGIN, increment, COMMIT], "s1": [BEGIN, increment, COMMIT]})
 
     def test_no_lost_update(leadboost_dsn, leadboost_conn):
         with Scheduler(leadboost_dsn, sessions=2) as scheduler:
@@ -69,6 +66,9 @@ from hypothesis import strategies as st
 from psycopg.pq import TransactionStatus
 
 __all__ = [
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
     "Event",
     "InterleavingError",
     "InterleavingTimeout",
@@ -91,6 +91,18 @@ class Step:
     name: str
     action: StepAction
     params: Sequence[Any] | Mapping[str, Any] | None = None
+
+
+def _commit(conn: psycopg.Connection) -> str | None:
+    """COMMIT, returning None, or PostgreSQL's answer when the transaction was rolled back instead."""
+    status = conn.execute("COMMIT").statusmessage
+    return None if status == "COMMIT" else status
+
+
+BEGIN = Step("begin", "BEGIN")
+#: Its trace line says ``-> 'ROLLBACK'`` when an earlier error had aborted the transaction.
+COMMIT = Step("commit", _commit)
+ROLLBACK = Step("rollback", "ROLLBACK")
 
 
 @dataclass(frozen=True)

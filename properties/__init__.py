@@ -1,0 +1,1 @@
+"""Hypothesis properties proving the schema's invariants against a live server, many of them concurrent."""

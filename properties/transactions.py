@@ -1,0 +1,82 @@
+"""Concurrent runs read as database transactions: each session's steps grouped, which committed, in what order.
+
+A script gives each session a list of :class:`Transaction` (operations between BEGIN and COMMIT/ROLLBACK).
+Row locks held to commit make the committed transactions equivalent to running them one after the other in
+commit order, so a property replays them in that order through its reference model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from leadboost_schema.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Scenario, Step, Trace
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """Operations of one database transaction of one session, ended by COMMIT (or ROLLBACK)."""
+
+    ops: tuple[Any, ...]
+    commit: bool = True
+
+
+@dataclass
+class Outcome:
+    """A transaction after the run: each operation's event, and whether it committed."""
+
+    session: str
+    transaction: Transaction
+    events: list[Event] = field(default_factory=list)
+    committed: bool = False
+
+
+Scripts = Mapping[str, Sequence[Transaction]]
+
+
+def make_scripts(op: st.SearchStrategy, sessions: Sequence[str], max_ops: int = 3,
+                 max_transactions: int = 1) -> st.SearchStrategy[dict[str, list[Transaction]]]:
+    """For each session, 1..max_transactions transactions of 1..max_ops operations; most of them commit."""
+    transaction = st.builds(Transaction, st.lists(op, min_size=1, max_size=max_ops).map(tuple),
+                            st.sampled_from((True, True, True, False)))
+    return st.fixed_dictionaries({name: st.lists(transaction, min_size=1, max_size=max_transactions)
+                                  for name in sessions})
+
+
+def statement(name: str, sql: str, params: Sequence[Any]) -> Step:
+    """A step running ``sql`` whose result the trace need not show (ids differ from run to run)."""
+    return Step(name, lambda conn: conn.execute(sql, params) and None)
+
+
+def scenario(scripts: Scripts, step_of: Callable[[str, Any], Step]) -> Scenario:
+    """The harness scenario of the scripts; ``step_of(session, op)`` makes each operation's step."""
+    return Scenario({
+        session: [step for t in transactions
+                  for step in (BEGIN, *(step_of(session, op) for op in t.ops), COMMIT if t.commit else ROLLBACK)]
+        for session, transactions in scripts.items()
+    })
+
+
+def outcomes(trace: Trace, scripts: Scripts) -> list[Outcome]:
+    """Every transaction with its events, in the order their COMMIT/ROLLBACK finished."""
+    finished: dict[str, list[tuple[int, Event]]] = {}
+    for position, event in enumerate(trace.events):
+        if event.finished:
+            finished.setdefault(event.session, []).append((position, event))
+    ended: list[tuple[int, Outcome]] = []
+    for session, transactions in scripts.items():
+        events = iter(finished.get(session, []))
+        for transaction in transactions:
+            next(events)  # BEGIN
+            outcome = Outcome(session, transaction, [event for _, (_, event) in zip(transaction.ops, events)])
+            position, end = next(events)
+            outcome.committed = transaction.commit and end.error is None and end.result is None
+            ended.append((position, outcome))
+    return [outcome for _, outcome in sorted(ended, key=lambda pair: pair[0])]
+
+
+def committed(trace: Trace, scripts: Scripts) -> list[Outcome]:
+    """The committed transactions in commit order: the serial order the run is equivalent to."""
+    return [outcome for outcome in outcomes(trace, scripts) if outcome.committed]
