@@ -99,6 +99,13 @@ class ClonePool:
         return self._ready.qsize() < self.size + self._waiting
 
     def _work(self) -> None:
+        try:
+            self._serve()
+        except Exception as error:  # e.g. the server went away: every waiting test gets the reason, not a hang
+            for _ in range(self._waiting + self.size + 1):
+                self._ready.put(error)
+
+    def _serve(self) -> None:
         with psycopg.connect(self.server.admin_dsn, autocommit=True) as admin:
             while True:
                 with self._wake:
