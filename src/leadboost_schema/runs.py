@@ -22,7 +22,9 @@ def process_start_time(pid: int) -> str | None:
 
 
 @dataclass(frozen=True)
-class RunFolder:
+class ServerFolder:
+    """A folder holding one server: ``data/``, ``socket/`` and ``server.log``."""
+
     path: Path
 
     @property
@@ -36,6 +38,10 @@ class RunFolder:
     @property
     def log(self) -> Path:
         return self.path / "server.log"
+
+
+class RunFolder(ServerFolder):
+    """A test run's server folder, named ``<owner pid>-<owner start time>-<token>``."""
 
     def owner_alive(self) -> bool:
         pid_text, start, _ = self.path.name.split("-", 2)
@@ -58,17 +64,23 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return None
 
 
+def running_postmaster(data_dir: Path) -> int | None:
+    """The pid of the postmaster serving ``data_dir`` if it runs: the pid file is checked against /proc (the
+    postmaster's working folder is its data folder), so a stale file or a reused pid does not count."""
+    pid = postmaster_pid(data_dir)
+    if pid is None:
+        return None
+    try:
+        return pid if Path(os.readlink(f"/proc/{pid}/cwd")).resolve() == data_dir.resolve() else None
+    except OSError:
+        return None
+
+
 def kill_postmaster(data_dir: Path, sig: int = signal.SIGQUIT, wait_s: float = 10.0) -> None:
     """Send ``sig`` to the postmaster of ``data_dir`` (SIGQUIT = what ``pg_ctl stop -m immediate`` sends) and
     wait for it to go. Checks /proc first so a reused pid is never signalled."""
-    pid = postmaster_pid(data_dir)
+    pid = running_postmaster(data_dir)
     if pid is None:
-        return
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return
-    if Path(cwd).resolve() != data_dir.resolve():
         return
     os.kill(pid, sig)
     deadline = time.monotonic() + wait_s
