@@ -24,6 +24,9 @@ TEST_SERVER_SETTINGS: dict[str, str] = {
     "min_wal_size": "32MB",
     "wal_level": "minimal",
     "max_wal_senders": "0",
+    # Dynamic shared memory as files in the data folder (pg_dynshmem/), not /dev/shm/PostgreSQL.*: an immediate
+    # stop leaves its segments behind, and the run folder is the one place we clean.
+    "dynamic_shared_memory_type": "mmap",
     "log_min_messages": "warning",
     "log_checkpoints": "off",
 }
