@@ -7,17 +7,22 @@ once, so a schema change that moves a guard fails here loudly instead of silentl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
+
+HANDWRITTEN = Path(__file__).parent / "broken"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """What is broken (in words), the functions copied with their edits, and any other SQL it needs."""
+    """What is broken (in words), the functions copied with their edits, and any other SQL it needs (or a
+    hand-written file under ``broken/`` when no small edit of the real function can express the flaw)."""
 
     broken: str
-    functions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    functions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     extra_sql: str = ""
+    sql_file: str = ""
 
 
 def install(conn: psycopg.Connection, variant: Variant) -> None:
@@ -31,6 +36,8 @@ def install(conn: psycopg.Connection, variant: Variant) -> None:
         conn.execute(source.encode())
     if variant.extra_sql:
         conn.execute(variant.extra_sql.encode())
+    if variant.sql_file:
+        conn.execute((HANDWRITTEN / variant.sql_file).read_bytes())
 
 
 def _edit(source: str, old: str, new: str) -> str:
@@ -56,8 +63,7 @@ RESERVE_WITHOUT_VERSION_CHECK = Variant(
       (("stock.change_reservation(", "broken.change_reservation("),))),
 )
 
-CLAIM_WITHOUT_LOCK = Variant(
-    "a claim that reads the key without locking it",
-    (("sys.claim_request_key(uuid,text,jsonb,interval,interval,timestamp with time zone)",
-      (("           FOR UPDATE;", ";"),)),),
-)
+# Removing FOR UPDATE from the real claim is not enough to break it: its INSERT … ON CONFLICT already waits
+# for a concurrent writer of the key. The flaw that matters is reading, deciding, then writing.
+CLAIM_WITHOUT_LOCK = Variant("a claim that reads the key without locking it, decides, then writes",
+                             sql_file="claim_without_lock.sql")

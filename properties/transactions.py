@@ -17,10 +17,13 @@ from leadboost_schema.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Scenar
 
 @dataclass(frozen=True)
 class Transaction:
-    """Operations of one database transaction of one session, ended by COMMIT (or ROLLBACK)."""
+    """Operations of one database transaction of one session, ended by COMMIT (or ROLLBACK); or, when
+    ``autocommit``, one operation run alone (it commits when it ends: for operations whose effect is fixed
+    by their snapshot, such as a cleanup, that is where they belong in the serial order)."""
 
     ops: tuple[Any, ...]
     commit: bool = True
+    autocommit: bool = False
 
 
 @dataclass
@@ -36,11 +39,14 @@ class Outcome:
 Scripts = Mapping[str, Sequence[Transaction]]
 
 
-def make_scripts(op: st.SearchStrategy, sessions: Sequence[str], max_ops: int = 3,
-                 max_transactions: int = 1) -> st.SearchStrategy[dict[str, list[Transaction]]]:
-    """For each session, 1..max_transactions transactions of 1..max_ops operations; most of them commit."""
+def make_scripts(op: st.SearchStrategy, sessions: Sequence[str], max_ops: int = 3, max_transactions: int = 1,
+                 alone: st.SearchStrategy | None = None) -> st.SearchStrategy[dict[str, list[Transaction]]]:
+    """For each session, 1..max_transactions transactions of 1..max_ops operations (most of them commit),
+    some of them, when ``alone`` is given, one such operation run in autocommit."""
     transaction = st.builds(Transaction, st.lists(op, min_size=1, max_size=max_ops).map(tuple),
                             st.sampled_from((True, True, True, False)))
+    if alone is not None:
+        transaction = st.one_of(transaction, st.builds(Transaction, st.tuples(alone), autocommit=st.just(True)))
     return st.fixed_dictionaries({name: st.lists(transaction, min_size=1, max_size=max_transactions)
                                   for name in sessions})
 
@@ -54,7 +60,8 @@ def scenario(scripts: Scripts, step_of: Callable[[str, Any], Step]) -> Scenario:
     """The harness scenario of the scripts; ``step_of(session, op)`` makes each operation's step."""
     return Scenario({
         session: [step for t in transactions
-                  for step in (BEGIN, *(step_of(session, op) for op in t.ops), COMMIT if t.commit else ROLLBACK)]
+                  for step in ([step_of(session, op) for op in t.ops] if t.autocommit else
+                               (BEGIN, *(step_of(session, op) for op in t.ops), COMMIT if t.commit else ROLLBACK))]
         for session, transactions in scripts.items()
     })
 
@@ -69,6 +76,10 @@ def outcomes(trace: Trace, scripts: Scripts) -> list[Outcome]:
     for session, transactions in scripts.items():
         events = iter(finished.get(session, []))
         for transaction in transactions:
+            if transaction.autocommit:
+                position, event = next(events)
+                ended.append((position, Outcome(session, transaction, [event], event.error is None)))
+                continue
             next(events)  # BEGIN
             outcome = Outcome(session, transaction, [event for _, (_, event) in zip(transaction.ops, events)])
             position, end = next(events)
