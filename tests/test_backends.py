@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from leadboost_schema.binaries import find_local
+from leadboost_schema.errors import BackendUnavailable
+
 PROBE = '''
 import os, psycopg
 
@@ -28,6 +31,16 @@ def _hide_system_postgres(args: list[str]) -> list[str]:
     return ["unshare", "-m", "sh", "-c", f"mount -t tmpfs none /usr/lib/postgresql && exec {inner}"]
 
 
+def _local_binaries_found() -> bool:
+    try:
+        find_local(None)
+    except BackendUnavailable:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _local_binaries_found(), reason="no local PostgreSQL binaries here (e.g. the run that "
+                    "hides them to exercise the embedded backend)")
 def test_local_binaries(pytester, standin_args, monkeypatch):
     monkeypatch.setenv("EXPECT_BACKEND", "local")
     monkeypatch.setenv("EXPECT_MAJOR", "15")
