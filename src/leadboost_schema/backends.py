@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 
 import psycopg
@@ -75,10 +76,7 @@ class OwnedCluster:
         self.schema = schema_hash(settings.schema_dir) if settings.schema_dir.is_dir() else "noschema"
         self.run = new_run_folder(self.root, self.user)
         try:
-            source = cluster_cache.cached_cluster(self.root, self.key, self.schema)
-            if source is None:
-                source = cluster_cache.build_base_cluster(self.root, self.key, self.binaries, self.user)
-            cluster_cache.copy_data_dir(source, self.run.data)
+            self._copy_cached_cluster()
             cluster.start(self.binaries, self.run.data, self.run.socket, self.run.log, self.user)
             conninfo = psycopg.conninfo.make_conninfo(host=str(self.run.socket), user="postgres")
             self.templates_at_start = self._templates(conninfo)
@@ -90,6 +88,19 @@ class OwnedCluster:
         self.server = Server(backend, conninfo, version, bindir=str(self.binaries.bindir),
                              description=f"{backend} backend: {self.binaries.version_text} from "
                                          f"{self.binaries.bindir} ({self.binaries.source})")
+
+    def _copy_cached_cluster(self) -> None:
+        """Copy the best cached cluster into the run folder; if a concurrent run replaces that cache entry
+        mid-copy, start over from a fresh base cluster."""
+        source = cluster_cache.cached_cluster(self.root, self.key, self.schema)
+        if source is not None:
+            try:
+                cluster_cache.copy_data_dir(source, self.run.data)
+                return
+            except subprocess.CalledProcessError:
+                shutil.rmtree(self.run.data, ignore_errors=True)
+        base = cluster_cache.build_base_cluster(self.root, self.key, self.binaries, self.user)
+        cluster_cache.copy_data_dir(base, self.run.data)
 
     @staticmethod
     def _templates(conninfo: str) -> set[str]:

@@ -42,6 +42,8 @@ def cached_cluster(root: Path, key: str, schema: str) -> Path | None:
 def build_base_cluster(root: Path, key: str, binaries: Binaries, user: ServerUser) -> Path:
     """initdb once into the cache (staged, then renamed, so a concurrent run never sees half a cluster)."""
     target = root / "clusters" / f"{key}-base"
+    if (target / "PG_VERSION").exists():
+        return target
     staging = root / "clusters" / f".{key}-base.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     cluster.initdb(binaries, staging, user)
