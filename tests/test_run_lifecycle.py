@@ -79,3 +79,18 @@ def test_a_killed_run_is_reaped_by_the_next(pytester, standin_args, private_cach
     result.stdout.fnmatch_lines(["leadboost-schema: reaped * stale server(s) left by interrupted runs"])
     assert _postmasters_of(data_dir) == []
     assert not os.path.exists(Path(data_dir).parent)
+
+
+def test_ctrl_c_stops_the_server_and_removes_its_folder(pytester, standin_args):
+    pytester.makepyfile(test_hang=HANG)
+    interrupted = subprocess.Popen([sys.executable, "-m", "pytest", "-s", *standin_args], cwd=pytester.path,
+                                   stdout=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    data_dir = next(line.split()[-1] for line in interrupted.stdout if "DATA_DIR" in line)
+    interrupted.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
+    rest = interrupted.stdout.read()
+    interrupted.wait()
+    interrupted.stdout.close()
+    assert "KeyboardInterrupt" in rest
+    assert _postmasters_of(data_dir) == []
+    assert not os.path.exists(Path(data_dir).parent)
