@@ -257,6 +257,7 @@ DECLARE
     current_type text;
     existing events.event_store%ROWTYPE;
     violated text;
+    retried boolean := false;
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id);
     PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200, '^[A-Za-z0-9][A-Za-z0-9:._/-]*$');
@@ -309,8 +310,16 @@ BEGIN
             RETURN p_expected_version + 1;
         EXCEPTION WHEN unique_violation THEN
             GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
-            -- The same event id committed concurrently: decide as a retry would.
-            CONTINUE attempt WHEN violated = 'event_store_event_id_key';
+            -- The same event id committed concurrently: decide as a retry would (once; under REPEATABLE READ the
+            -- winner's row is not visible to us, and the caller must retry the transaction).
+            IF violated = 'event_store_event_id_key' THEN
+                IF retried THEN
+                    RAISE EXCEPTION USING ERRCODE = '40001',
+                        MESSAGE = format('event id %s was appended by a concurrent transaction; retry', p_event_id);
+                END IF;
+                retried := true;
+                CONTINUE attempt;
+            END IF;
             RAISE EXCEPTION USING ERRCODE = 'LB601',
                 MESSAGE = format('wrong expected version for stream %s: expected %s, another append won version %s',
                                  p_stream_id, p_expected_version, p_expected_version + 1);
