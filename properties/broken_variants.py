@@ -67,3 +67,12 @@ RESERVE_WITHOUT_VERSION_CHECK = Variant(
 # for a concurrent writer of the key. The flaw that matters is reading, deciding, then writing.
 CLAIM_WITHOUT_LOCK = Variant("a claim that reads the key without locking it, decides, then writes",
                              sql_file="claim_without_lock.sql")
+
+COMPENSATION_WITHOUT_IDEMPOTENCY_GUARD = Variant(
+    "a compensation report that answers 'applied' again when the step was already compensated",
+    (("sys.record_compensation_done(uuid,uuid,integer)",
+      (("""IF st.status = 'COMPENSATED' THEN
+        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);""",
+        """IF st.status = 'COMPENSATED' THEN
+        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);"""),)),),
+)

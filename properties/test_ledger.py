@@ -51,7 +51,7 @@ def posting_steps(tenant: uuid.UUID, ids: dict[int, uuid.UUID], post: str):
 def check_double_entry(scheduler, conn, make_tenant, data, post: str) -> None:
     tenant = make_tenant(conn)
     ids = {slot: uuid.uuid4() for slot in range(3)}
-    scripts = data.draw(make_scripts(posting, scheduler.names), label="scripts")
+    scripts = data.draw(make_scripts(posting, tuple(scheduler.names)), label="scripts")
     trace = scheduler.run(scenario(scripts, posting_steps(tenant, ids, post)), data)
 
     ledger = Ledger()

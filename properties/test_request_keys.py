@@ -108,7 +108,7 @@ def check_exactly_once(scheduler, conn, make_tenant, data, functions: str) -> No
 def check_keys_of_new_tenant(scheduler, conn, tenant: uuid.UUID, data, functions: str) -> None:
     model = RequestKeys(LEASE, TTL)
     set_up(conn, tenant, data.draw(initial_state, label="keys before"), model)
-    scripts = data.draw(make_scripts(operation, scheduler.names, max_transactions=2, alone=cleanup),
+    scripts = data.draw(make_scripts(operation, tuple(scheduler.names), max_transactions=2, alone=cleanup),
                         label="scripts")
     worker = Worker()
     trace = scheduler.run(scenario(scripts, key_steps(tenant, functions, worker)), data)

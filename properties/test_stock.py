@@ -46,8 +46,8 @@ def check_optimistic_locking(scheduler, conn, make_tenant, data, functions: str)
     conn.execute("INSERT INTO stock.inventory_items (tenant_id, sku, quantity_on_hand, quantity_reserved)"
                  " VALUES (%s, %s, %s, %s)", (tenant, row["sku"], row["quantity_on_hand"],
                                               row["quantity_reserved"]))
-    scripts = data.draw(make_scripts(operation, scheduler.names, max_transactions=2), label="scripts")
-    seen = dict.fromkeys(scheduler.names, 1)
+    scripts = data.draw(make_scripts(operation, tuple(scheduler.names), max_transactions=2), label="scripts")
+    seen = dict.fromkeys(tuple(scheduler.names), 1)
     trace = scheduler.run(scenario(scripts, stock_steps(tenant, row["sku"], functions, seen)), data)
 
     for outcome in outcomes(trace, scripts):

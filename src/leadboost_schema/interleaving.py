@@ -56,6 +56,7 @@ A failure reads as a story::
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -400,7 +401,7 @@ class Scheduler:
                             self.trace)
                     return self.trace
                 if data is not None:
-                    name = data.draw(st.sampled_from(candidates), label="next session")
+                    name = data.draw(_choice_among(tuple(candidates)), label="next session")
                 else:
                     name = next(replay, None)
                     if name not in candidates:
@@ -515,6 +516,11 @@ class Scheduler:
         return ", ".join(f"{name} waits for {sorted(self._blockers[name])}" if self._blockers.get(name)
                          else f"{name} is running or waits outside the scenario"
                          for name in self.waiting())
+
+
+@functools.cache  # a new strategy per draw would be validated and labelled per draw: slow
+def _choice_among(candidates: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.sampled_from(candidates)
 
 
 def _has_cycle(edges: Mapping[str, set[str]]) -> bool:
