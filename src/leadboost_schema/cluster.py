@@ -11,6 +11,12 @@ from leadboost_schema.errors import BackendUnavailable
 from leadboost_schema.privileges import ServerUser
 from leadboost_schema.runs import kill_postmaster
 
+# 1 MB WAL segments instead of 16: a cached cluster then carries ~2 MB of WAL instead of ~32 MB, so the copy made
+# at every run start is ~40 % smaller.
+WAL_SEGMENT_MB = 1
+# Bumped whenever initdb options change, so cached clusters made the old way are not reused.
+CLUSTER_FORMAT = 2
+
 # Settings for throw-away test servers: durability off (a crash loses nothing we need), no TCP at all, room for
 # many xdist workers each holding a few sessions, modest memory so parallel runs on a small machine fit.
 TEST_SERVER_SETTINGS: dict[str, str] = {
@@ -21,7 +27,7 @@ TEST_SERVER_SETTINGS: dict[str, str] = {
     "max_connections": "200",
     "shared_buffers": "32MB",
     "max_wal_size": "512MB",
-    "min_wal_size": "32MB",
+    "min_wal_size": f"{2 * WAL_SEGMENT_MB}MB",
     "wal_level": "minimal",
     "max_wal_senders": "0",
     # Dynamic shared memory as files in the data folder (pg_dynshmem/), not /dev/shm/PostgreSQL.*: an immediate
@@ -38,7 +44,7 @@ def initdb(binaries: Binaries, data_dir: Path, user: ServerUser) -> None:
     user.make_private_dir(data_dir)
     done = subprocess.run(
         [str(binaries.tool("initdb")), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "--no-sync",
-         "-E", "UTF8", "--locale=C", "--no-instructions"],
+         "-E", "UTF8", "--locale=C", "--no-instructions", f"--wal-segsize={WAL_SEGMENT_MB}"],
         capture_output=True, text=True, cwd="/", **user.subprocess_kwargs())
     if done.returncode != 0:
         raise BackendUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}",

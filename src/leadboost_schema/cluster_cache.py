@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from leadboost_schema import cluster
@@ -17,10 +18,12 @@ from leadboost_schema.binaries import Binaries
 from leadboost_schema.privileges import ServerUser
 
 KEEP_PER_VERSION = 4
+UNUSED_DAYS = 3  # entries of other builds, users or cluster formats are removed after this long unused
 
 
 def version_key(binaries: Binaries, user: ServerUser) -> str:
-    digest = hashlib.sha256(f"{binaries.version_text}|{user.name}".encode()).hexdigest()[:10]
+    identity = f"{binaries.version_text}|{user.name}|format {cluster.CLUSTER_FORMAT}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
     return f"pg{binaries.major}-{digest}"
 
 
@@ -75,3 +78,7 @@ def _prune(root: Path, key: str) -> None:
     migrated.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for old in migrated[KEEP_PER_VERSION:]:
         shutil.rmtree(old, ignore_errors=True)
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for entry in (root / "clusters").iterdir():
+        if not entry.name.startswith(".") and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
