@@ -65,12 +65,13 @@ BEGIN
     IF bound IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN bound::uuid;
-EXCEPTION
-    WHEN invalid_text_representation THEN
+    -- Checked by pattern, not by catching the cast: an EXCEPTION block would open a subtransaction per call.
+    IF bound !~ '^\{?[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}\}?$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LB003',
             MESSAGE = pg_catalog.format('app.tenant_id is not a valid uuid: %L', bound),
             HINT = 'SET app.tenant_id = ''<tenant uuid>'' (or RESET app.tenant_id) before using the schema.';
+    END IF;
+    RETURN bound::uuid;
 END
 $$;
 COMMENT ON FUNCTION iam.current_tenant_id() IS 'The tenant this session is bound to (setting app.tenant_id), or NULL when unbound. Row-level security on every tenant table compares tenant_id with it. A malformed setting raises LB003.';

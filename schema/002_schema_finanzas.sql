@@ -311,11 +311,12 @@ BEGIN
 
     -- The balance is re-checked at COMMIT even if the caller said SET CONSTRAINTS ALL IMMEDIATE.
     SET CONSTRAINTS finanzas.transactions_balanced DEFERRED;
-    BEGIN
-        INSERT INTO finanzas.transactions (id, tenant_id, currency, description)
-        VALUES (tx_id, p_tenant_id, p_currency, p_description);
-    EXCEPTION WHEN unique_violation THEN
-        -- The id was posted before (a retry): same content is a no-op, other content is refused.
+    INSERT INTO finanzas.transactions (id, tenant_id, currency, description)
+    VALUES (tx_id, p_tenant_id, p_currency, p_description)
+    ON CONFLICT (id) DO NOTHING;
+    IF NOT FOUND THEN
+        -- The id was posted before (a retry; a concurrent one was waited for): same content is a no-op,
+        -- other content is refused.
         SELECT t.tenant_id = p_tenant_id AND t.currency = p_currency
                AND t.description IS NOT DISTINCT FROM p_description
                AND t.reverses_transaction_id IS NULL
@@ -330,7 +331,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'LB111',
             MESSAGE = format('transaction id %s was already used for a different posting', tx_id);
-    END;
+    END IF;
     INSERT INTO finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount, direction, currency)
     SELECT p_tenant_id, tx_id, l.a, l.m, l.d, p_currency
       FROM unnest(leg_accounts, leg_amounts, leg_directions) WITH ORDINALITY AS l (a, m, d, n)
@@ -368,14 +369,15 @@ BEGIN
     END IF;
 
     SET CONSTRAINTS finanzas.transactions_balanced DEFERRED;
-    BEGIN
-        INSERT INTO finanzas.transactions (id, tenant_id, currency, description, reverses_transaction_id)
-        VALUES (reversal_id, p_tenant_id, original.currency,
-                coalesce(p_description, format('reversal of %s', p_transaction_id)), p_transaction_id);
-    EXCEPTION WHEN unique_violation THEN
+    -- Concurrent reversals of one transaction: the unique key lets one in, the other waits and finds it taken.
+    INSERT INTO finanzas.transactions (id, tenant_id, currency, description, reverses_transaction_id)
+    VALUES (reversal_id, p_tenant_id, original.currency,
+            coalesce(p_description, format('reversal of %s', p_transaction_id)), p_transaction_id)
+    ON CONFLICT (reverses_transaction_id) DO NOTHING;
+    IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LB110',
             MESSAGE = format('transaction %s is already reversed', p_transaction_id);
-    END;
+    END IF;
     INSERT INTO finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount, direction, currency)
     SELECT e.tenant_id, reversal_id, e.account_type, e.amount, -e.direction, e.currency
       FROM finanzas.ledger_entries AS e

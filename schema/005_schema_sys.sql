@@ -463,10 +463,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB503', MESSAGE = format('p_payload must be a JSON object, got %s', jsonb_typeof(p_payload));
     END IF;
 
-    BEGIN
-        INSERT INTO sys.sagas (id, tenant_id, saga_type, step_count, payload)
-        VALUES (saga_id, p_tenant_id, p_saga_type, jsonb_array_length(p_steps), p_payload);
-    EXCEPTION WHEN unique_violation THEN
+    INSERT INTO sys.sagas (id, tenant_id, saga_type, step_count, payload)
+    VALUES (saga_id, p_tenant_id, p_saga_type, jsonb_array_length(p_steps), p_payload)
+    ON CONFLICT (id) DO NOTHING;
+    IF NOT FOUND THEN
         -- Started before (a retry): the same definition returns the id, another is refused.
         SELECT * INTO existing FROM sys.sagas AS s WHERE s.id = saga_id;
         IF existing.tenant_id = p_tenant_id AND existing.saga_type = p_saga_type AND existing.payload = p_payload
@@ -475,7 +475,7 @@ BEGIN
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'LB508',
             MESSAGE = format('saga id %s was already used for a different saga', saga_id);
-    END;
+    END IF;
     INSERT INTO sys.saga_steps (saga_id, tenant_id, step_index, step_name)
     SELECT saga_id, p_tenant_id, e.n, e.name
       FROM jsonb_array_elements_text(p_steps) WITH ORDINALITY AS e (name, n);

@@ -237,6 +237,32 @@ CREATE TRIGGER snapshots_immutable
     FOR EACH STATEMENT EXECUTE FUNCTION events.refuse_event_change();
 ALTER TABLE events.snapshots ENABLE ALWAYS TRIGGER snapshots_immutable;
 
+-- The answer to an append whose event id is already stored: its version if it is the same event (a retry).
+CREATE OR REPLACE FUNCTION events.replayed_append(
+    p_existing events.event_store,
+    p_tenant_id uuid,
+    p_stream_id text,
+    p_stream_type text,
+    p_event_type text,
+    p_payload jsonb,
+    p_metadata jsonb)
+RETURNS bigint
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_existing.tenant_id = p_tenant_id AND p_existing.stream_id = p_stream_id
+       AND p_existing.stream_type = p_stream_type AND p_existing.event_type = p_event_type
+       AND p_existing.payload = p_payload AND p_existing.metadata = p_metadata THEN
+        RETURN p_existing.version;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'LB605',
+        MESSAGE = format('event id %s was already used for a different event', p_existing.event_id);
+END
+$$;
+COMMENT ON FUNCTION events.replayed_append(events.event_store, uuid, text, text, text, jsonb, jsonb) IS 'Internal: the version of an already stored event when the append repeats it exactly, else LB605.';
+
 CREATE OR REPLACE FUNCTION events.append_event(
     p_tenant_id uuid,
     p_stream_id text,
@@ -256,8 +282,6 @@ DECLARE
     current_version bigint;
     current_type text;
     existing events.event_store%ROWTYPE;
-    violated text;
-    retried boolean := false;
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id);
     PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200, '^[A-Za-z0-9][A-Za-z0-9:._/-]*$');
@@ -273,58 +297,46 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_expected_version and p_occurred_at must not be NULL';
     END IF;
 
-    <<attempt>>
-    LOOP
-        IF p_event_id IS NOT NULL THEN
-            SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
-            IF FOUND THEN
-                -- A retry of an append that already happened returns its version; another event with that id is refused.
-                IF existing.tenant_id = p_tenant_id AND existing.stream_id = p_stream_id AND existing.stream_type = p_stream_type
-                   AND existing.event_type = p_event_type AND existing.payload = p_payload AND existing.metadata = p_metadata THEN
-                    RETURN existing.version;
-                END IF;
-                RAISE EXCEPTION USING ERRCODE = 'LB605',
-                    MESSAGE = format('event id %s was already used for a different event', p_event_id);
-            END IF;
+    IF p_event_id IS NOT NULL THEN
+        SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
+        IF FOUND THEN
+            RETURN events.replayed_append(existing, p_tenant_id, p_stream_id, p_stream_type, p_event_type, p_payload, p_metadata);
         END IF;
+    END IF;
 
-        SELECT e.version, e.stream_type INTO current_version, current_type
-          FROM events.event_store AS e
-         WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id
-         ORDER BY e.version DESC
-         LIMIT 1;
-        IF coalesce(current_version, 0) <> p_expected_version THEN
-            RAISE EXCEPTION USING ERRCODE = 'LB601',
-                MESSAGE = format('wrong expected version for stream %s: expected %s, stream is at %s',
-                                 p_stream_id, p_expected_version, coalesce(current_version, 0));
-        END IF;
-        IF current_type IS NOT NULL AND current_type <> p_stream_type THEN
-            RAISE EXCEPTION USING ERRCODE = 'LB604',
-                MESSAGE = format('stream %s has stream_type %s, not %s', p_stream_id, current_type, p_stream_type);
-        END IF;
+    SELECT e.version, e.stream_type INTO current_version, current_type
+      FROM events.event_store AS e
+     WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id
+     ORDER BY e.version DESC
+     LIMIT 1;
+    IF coalesce(current_version, 0) <> p_expected_version THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB601',
+            MESSAGE = format('wrong expected version for stream %s: expected %s, stream is at %s',
+                             p_stream_id, p_expected_version, coalesce(current_version, 0));
+    END IF;
+    IF current_type IS NOT NULL AND current_type <> p_stream_type THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB604',
+            MESSAGE = format('stream %s has stream_type %s, not %s', p_stream_id, current_type, p_stream_type);
+    END IF;
 
-        BEGIN
-            INSERT INTO events.event_store (event_id, tenant_id, stream_id, stream_type, version, event_type, payload, metadata, occurred_at)
-            VALUES (coalesce(p_event_id, gen_random_uuid()), p_tenant_id, p_stream_id, p_stream_type,
-                    p_expected_version + 1, p_event_type, p_payload, p_metadata, p_occurred_at);
-            RETURN p_expected_version + 1;
-        EXCEPTION WHEN unique_violation THEN
-            GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
-            -- The same event id committed concurrently: decide as a retry would (once; under REPEATABLE READ the
-            -- winner's row is not visible to us, and the caller must retry the transaction).
-            IF violated = 'event_store_event_id_key' THEN
-                IF retried THEN
-                    RAISE EXCEPTION USING ERRCODE = '40001',
-                        MESSAGE = format('event id %s was appended by a concurrent transaction; retry', p_event_id);
-                END IF;
-                retried := true;
-                CONTINUE attempt;
-            END IF;
-            RAISE EXCEPTION USING ERRCODE = 'LB601',
-                MESSAGE = format('wrong expected version for stream %s: expected %s, another append won version %s',
-                                 p_stream_id, p_expected_version, p_expected_version + 1);
-        END;
-    END LOOP;
+    -- A concurrent append of the same version (or event id) makes this INSERT wait for it; once it commits,
+    -- nothing is inserted and we say why. No EXCEPTION block: that would cost a subtransaction per append.
+    INSERT INTO events.event_store (event_id, tenant_id, stream_id, stream_type, version, event_type, payload, metadata, occurred_at)
+    VALUES (coalesce(p_event_id, gen_random_uuid()), p_tenant_id, p_stream_id, p_stream_type,
+            p_expected_version + 1, p_event_type, p_payload, p_metadata, p_occurred_at)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN p_expected_version + 1;
+    END IF;
+    IF p_event_id IS NOT NULL THEN
+        SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
+        IF FOUND THEN
+            RETURN events.replayed_append(existing, p_tenant_id, p_stream_id, p_stream_type, p_event_type, p_payload, p_metadata);
+        END IF;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'LB601',
+        MESSAGE = format('wrong expected version for stream %s: expected %s, another append won version %s',
+                         p_stream_id, p_expected_version, p_expected_version + 1);
 END
 $$;
 COMMENT ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz) IS 'Appends an event if the stream is at p_expected_version (0 for a new stream) and returns the new version (expected + 1). Concurrent appends with the same expected version: exactly one wins, the others raise LB601. Idempotent when p_event_id is given. Raises LB001–LB006, LB601, LB602, LB604, LB605.';
