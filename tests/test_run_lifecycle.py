@@ -83,9 +83,11 @@ def test_a_killed_run_is_reaped_by_the_next(pytester, standin_args, private_cach
 
 def test_ctrl_c_stops_the_server_and_removes_its_folder(pytester, standin_args):
     pytester.makepyfile(test_hang=HANG)
-    interrupted = subprocess.Popen([sys.executable, "-m", "pytest", "-s", *standin_args], cwd=pytester.path,
-                                   stdout=subprocess.PIPE, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # Restore SIGINT's default first: a parent (shell job, xdist worker) may have left it ignored.
+    launcher = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])")
+    interrupted = subprocess.Popen([sys.executable, "-c", launcher, "-s", *standin_args], cwd=pytester.path,
+                                   stdout=subprocess.PIPE, text=True)
     data_dir = next(line.split()[-1] for line in interrupted.stdout if "DATA_DIR" in line)
     interrupted.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
     rest = interrupted.stdout.read()

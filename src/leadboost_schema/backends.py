@@ -15,8 +15,8 @@ from leadboost_schema.runs import new_run_folder, reap_stale_runs
 from leadboost_schema.server import Server
 from leadboost_schema.settings import Settings
 from leadboost_schema.sql_files import schema_hash
-from leadboost_schema.workspace import prepare_root, reachable_binaries
 from leadboost_schema.templates import TEMPLATE_PREFIX, drop_test_databases, template_names
+from leadboost_schema.workspace import prepare_root, reachable_binaries
 
 DOCKER_TIMEOUT_S = 2.0
 
@@ -149,7 +149,7 @@ class DockerServer:
                                      "pip install 'leadboost-schema[docker]'") from None
         try:
             docker.from_env(timeout=DOCKER_TIMEOUT_S).ping()
-        except Exception as error:  # the docker SDK raises many kinds; all mean the same to us
+        except Exception as error:  # noqa: BLE001 - the docker SDK raises many kinds; all mean the same to us
             raise BackendUnavailable(f"no Docker engine answered ({type(error).__name__})",
                                      "start Docker, or set DOCKER_HOST") from None
         self.notes: list[str] = []

@@ -41,7 +41,7 @@ class Binaries:
 
 def server_version_text(bindir: Path) -> str:
     """``postgres --version`` output, e.g. 'postgres (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)'."""
-    done = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=20)
+    done = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=20, check=False)
     if done.returncode != 0:
         raise BackendUnavailable(f"{bindir}/postgres --version failed: {done.stderr.strip()}")
     return done.stdout.strip()
@@ -55,7 +55,7 @@ def _pg_config_bindir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if not pg_config:
         return None
-    done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=20)
+    done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=20, check=False)
     return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
 
 

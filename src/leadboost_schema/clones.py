@@ -6,7 +6,7 @@ import itertools
 import queue
 import secrets
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 
@@ -24,8 +24,9 @@ def new_database_name() -> str:
 
 
 @contextlib.contextmanager
-def fresh_database(server: Server, template: str) -> Iterator[str]:
-    """``with fresh_database(server, template) as dsn:`` a database cloned from ``template``, dropped after."""
+def fresh_database(server: Server, template: str | None) -> Iterator[str]:
+    """``with fresh_database(server, template) as dsn:`` a database cloned from ``template`` (None: an empty
+    one from template1), dropped after."""
     name = new_database_name()
     with psycopg.connect(server.admin_dsn, autocommit=True) as admin:
         create_database(admin, name, template, server.version)
@@ -101,7 +102,7 @@ class ClonePool:
     def _work(self) -> None:
         try:
             self._serve()
-        except Exception as error:  # e.g. the server went away: every waiting test gets the reason, not a hang
+        except Exception as error:  # noqa: BLE001 - e.g. the server went away: every waiting test gets the reason, not a hang
             for _ in range(self._waiting + self.size + 1):
                 self._ready.put(error)
 
@@ -122,7 +123,7 @@ class ClonePool:
                         self._ready.put(name)
                         with self._wake:
                             self._wake.notify_all()
-                    except Exception as error:  # hand the failure to whoever takes next
+                    except Exception as error:  # noqa: BLE001 - hand the failure to whoever takes next
                         self._ready.put(error)
                 for name in dropping:
                     drop_database(admin, name)

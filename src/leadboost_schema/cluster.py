@@ -45,7 +45,7 @@ def initdb(binaries: Binaries, data_dir: Path, user: ServerUser) -> None:
     done = subprocess.run(
         [str(binaries.tool("initdb")), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "--no-sync",
          "-E", "UTF8", "--locale=C", "--no-instructions", f"--wal-segsize={WAL_SEGMENT_MB}"],
-        capture_output=True, text=True, cwd="/", **user.subprocess_kwargs())
+        capture_output=True, text=True, cwd="/", check=False, **user.subprocess_kwargs())
     if done.returncode != 0:
         raise BackendUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}",
                                  f"check that {user.name} can run {binaries.bindir}/initdb")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import psycopg
 from psycopg.pq import TransactionStatus

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from psycopg.conninfo import make_conninfo
 
@@ -35,7 +36,7 @@ class Server:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "Server":
+    def from_dict(cls, data: dict[str, object]) -> Server:
         return cls(**data)  # type: ignore[arg-type]
 
 

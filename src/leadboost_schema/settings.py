@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 from leadboost_schema.paths import schema_dir
 
@@ -71,8 +71,8 @@ class Settings:
     dsn: str | None = None
     bindir: Path | None = None
     server_user: str = "nobody"
-    schema_dir: Path = schema_dir()
-    cache_dir: Path = default_cache_dir()
+    schema_dir: Path = field(default_factory=schema_dir)
+    cache_dir: Path = field(default_factory=default_cache_dir)
     pool_size: int = 2
     docker_image: str = "postgres:15-alpine"
 
@@ -89,7 +89,7 @@ class Settings:
         ini: Mapping[str, object | None] | None = None,
         env: Mapping[str, str] | None = None,
         ini_dir: Path | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Pick each field from the first source that sets it: CLI (keyed by field), ini (keyed by ini name),
         environment (keyed by env var name), else the default. Relative ini paths are relative to ``ini_dir``."""
         cli = cli or {}

@@ -27,7 +27,7 @@ class ServerLease:
     def _start(self) -> None:
         try:
             self._running = acquire_server(self.settings)
-        except BaseException as error:  # kept and re-raised where the server is asked for
+        except BaseException as error:  # noqa: BLE001 - kept and re-raised where the server is asked for
             self._error = error
 
     def get(self) -> Server:

@@ -7,7 +7,13 @@ import psycopg
 from psycopg import sql
 
 from leadboost_schema.server import Server
-from leadboost_schema.sql_files import MASTER_MIGRATION, SEED_DATA, SchemaFileError, apply_sql_file, schema_hash
+from leadboost_schema.sql_files import (
+    MASTER_MIGRATION,
+    SEED_DATA,
+    SchemaFileError,
+    apply_sql_file,
+    schema_hash,
+)
 
 TEMPLATE_PREFIX = "lb_tpl_"
 OUR_PREFIX = "lb_"
