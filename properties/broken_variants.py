@@ -76,3 +76,11 @@ COMPENSATION_WITHOUT_IDEMPOTENCY_GUARD = Variant(
         """IF st.status = 'COMPENSATED' THEN
         RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);"""),)),),
 )
+
+APPEND_WITHOUT_EXPECTED_VERSION_CHECK = Variant(
+    "an append that ignores the expected version and writes after whatever the stream holds",
+    (("events.append_event(uuid,text,text,text,jsonb,bigint,jsonb,uuid,timestamp with time zone)",
+      (("IF coalesce(current_version, 0) <> p_expected_version THEN", "IF false THEN"),
+       ("p_expected_version + 1, p_event_type", "coalesce(current_version, 0) + 1, p_event_type"),
+       ("RETURN p_expected_version + 1;", "RETURN coalesce(current_version, 0) + 1;"))),),
+)

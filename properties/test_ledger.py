@@ -14,7 +14,14 @@ from leadboost_schema.interleaving import Step
 from properties.broken_variants import LEDGER_WITHOUT_BALANCE_CHECK, install
 from properties.hypothesis_settings import BROKEN_SEARCH, PROPERTY
 from properties.models.ledger import Ledger
-from properties.transactions import committed, make_scripts, scenario, statement
+from properties.transactions import (
+    assert_errors_among,
+    committed,
+    make_scripts,
+    scenario,
+    statement,
+    story_of,
+)
 
 REAL = "finanzas.post_transaction"
 BROKEN = "broken.post_transaction"
@@ -53,6 +60,7 @@ def check_double_entry(scheduler, conn, make_tenant, data, post: str) -> None:
     ids = {slot: uuid.uuid4() for slot in range(3)}
     scripts = data.draw(make_scripts(posting, tuple(scheduler.names)), label="scripts")
     trace = scheduler.run(scenario(scripts, posting_steps(tenant, ids, post)), data)
+    assert_errors_among(trace, {"LB105", "LB106", "LB111", "23505"})
 
     ledger = Ledger()
     for outcome in committed(trace, scripts):
@@ -99,4 +107,5 @@ def test_a_ledger_without_balance_checks_is_caught(two_sessions, leadboost_conn,
 
     with pytest.raises(AssertionError, match="committed a posting the ledger must refuse") as failure:
         property_on_broken_ledger()
-    assert "s0.begin" in str(failure.value)
+    session = str(failure.value)[:2]
+    assert story_of(failure.value)[:3] == [f"{session}.begin", f"{session}.post t0", f"{session}.commit"]

@@ -14,7 +14,7 @@ from leadboost_schema.interleaving import Step
 from properties.broken_variants import CLAIM_WITHOUT_LOCK, install
 from properties.hypothesis_settings import BROKEN_SEARCH, PROPERTY
 from properties.models.request_keys import RequestKeys
-from properties.transactions import committed, make_scripts, scenario
+from properties.transactions import assert_errors_among, committed, make_scripts, scenario
 
 REAL = "sys"
 BROKEN = "broken"
@@ -112,6 +112,7 @@ def check_keys_of_new_tenant(scheduler, conn, tenant: uuid.UUID, data, functions
                         label="scripts")
     worker = Worker()
     trace = scheduler.run(scenario(scripts, key_steps(tenant, functions, worker)), data)
+    assert_errors_among(trace, {"LB401", "LB402", "LB403"})
 
     for outcome in committed(trace, scripts):
         for op, event in zip(outcome.transaction.ops, outcome.events):

@@ -10,7 +10,7 @@ from leadboost_schema.interleaving import Step
 from properties.broken_variants import RESERVE_WITHOUT_VERSION_CHECK, install
 from properties.hypothesis_settings import BROKEN_SEARCH, PROPERTY
 from properties.models.stock import Item
-from properties.transactions import committed, make_scripts, outcomes, scenario
+from properties.transactions import assert_errors_among, committed, make_scripts, outcomes, scenario
 
 REAL = "stock"
 BROKEN = "broken"
@@ -49,6 +49,7 @@ def check_optimistic_locking(scheduler, conn, make_tenant, data, functions: str)
     scripts = data.draw(make_scripts(operation, tuple(scheduler.names), max_transactions=2), label="scripts")
     seen = dict.fromkeys(tuple(scheduler.names), 1)
     trace = scheduler.run(scenario(scripts, stock_steps(tenant, row["sku"], functions, seen)), data)
+    assert_errors_among(trace, set())
 
     for outcome in outcomes(trace, scripts):
         for op, event in zip(outcome.transaction.ops, outcome.events):

@@ -105,3 +105,8 @@ def assert_errors_among(trace: Trace, expected: set[str]) -> None:
     query, a missing grant) would otherwise pass as "the transaction rolled back"."""
     unexpected = [str(e) for e in trace.events if e.failed and e.sqlstate not in expected | {IN_FAILED_TRANSACTION}]
     assert not unexpected, f"unexpected errors: {unexpected}\n{trace}"
+
+
+def story_of(failure: BaseException) -> list[str]:
+    """The trace lines of a property's failure message (pytest indents them; the first line is the claim)."""
+    return [line.strip() for line in str(failure).splitlines()[1:] if line.startswith("  s")]
