@@ -48,9 +48,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0].keys())
     cells = [[_cell(row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)),
+    lines = ["  " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
              "  " + "-+-".join("-" * w for w in widths)]
-    lines += ["  " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    lines += ["  " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(lines)
 
 
