@@ -82,7 +82,7 @@ def check_snapshot_equals_replay(scheduler, conn, make_tenant, data, functions: 
 
     streams = {name: Stream() for name in STREAMS}
     for outcome in committed(trace, scripts):
-        for op, event in zip(outcome.transaction.ops, outcome.events):
+        for op, event in zip(outcome.transaction.ops, outcome.events, strict=True):
             where = f"{outcome.session}.{event.step}"
             if op[0] == "append":
                 expected, version = event.result

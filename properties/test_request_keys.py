@@ -115,7 +115,7 @@ def check_keys_of_new_tenant(scheduler, conn, tenant: uuid.UUID, data, functions
     assert_errors_among(trace, {"LB401", "LB402", "LB403"})
 
     for outcome in committed(trace, scripts):
-        for op, event in zip(outcome.transaction.ops, outcome.events):
+        for op, event in zip(outcome.transaction.ops, outcome.events, strict=True):
             where = f"{outcome.session}.{event.step}"
             if op[0] == "claim":
                 said, attempts, label = event.result

@@ -57,15 +57,21 @@ def saga_steps(tenant: uuid.UUID, saga: uuid.UUID, functions: str, last: dict[st
     return step_of
 
 
+def saga_scenario(conn, tenant: uuid.UUID, names: list[str], scripts, functions: str = REAL):
+    """Start a saga of ``names`` for ``tenant``; return its id and the scenario of the scripts against it."""
+    saga = conn.execute("SELECT sys.start_saga(%s, 'order', %s)", (tenant, Jsonb(names))).fetchone()[0]
+    return saga, scenario(scripts, saga_steps(tenant, saga, functions, {}))
+
+
 def check_compensation(scheduler, conn, make_tenant, data, functions: str, max_steps: int = 4,
                        max_transactions: int = 3) -> None:
     tenant = make_tenant(conn)
     names = data.draw(lb.make_step_names(max_steps), label="steps")
-    saga = conn.execute("SELECT sys.start_saga(%s, 'order', %s)", (tenant, Jsonb(names))).fetchone()[0]
     scripts = data.draw(make_scripts(operations(len(names)), tuple(scheduler.names), max_ops=2,
                                      max_transactions=max_transactions),
                         label="scripts")
-    trace = scheduler.run(scenario(scripts, saga_steps(tenant, saga, functions, {})), data)
+    saga, story = saga_scenario(conn, tenant, names, scripts, functions)
+    trace = scheduler.run(story, data)
     assert_errors_among(trace, {"LB504", "LB505", "LB506", "LB507"})
 
     model = Saga(len(names))

@@ -40,19 +40,23 @@ def stock_steps(tenant, sku: str, functions: str, seen: dict[str, int]):
     return step_of
 
 
-def check_optimistic_locking(scheduler, conn, make_tenant, data, functions: str) -> None:
-    tenant = make_tenant(conn)
-    row = data.draw(lb.make_inventory_item(), label="item")
+def stock_scenario(conn, tenant, row: dict, scripts, functions: str = REAL):
+    """Insert the item for ``tenant`` and return the scenario of the scripts against it."""
     conn.execute("INSERT INTO stock.inventory_items (tenant_id, sku, quantity_on_hand, quantity_reserved)"
                  " VALUES (%s, %s, %s, %s)", (tenant, row["sku"], row["quantity_on_hand"],
                                               row["quantity_reserved"]))
+    return scenario(scripts, stock_steps(tenant, row["sku"], functions, dict.fromkeys(scripts, 1)))
+
+
+def check_optimistic_locking(scheduler, conn, make_tenant, data, functions: str) -> None:
+    tenant = make_tenant(conn)
+    row = data.draw(lb.make_inventory_item(), label="item")
     scripts = data.draw(make_scripts(operation, tuple(scheduler.names), max_transactions=2), label="scripts")
-    seen = dict.fromkeys(tuple(scheduler.names), 1)
-    trace = scheduler.run(scenario(scripts, stock_steps(tenant, row["sku"], functions, seen)), data)
+    trace = scheduler.run(stock_scenario(conn, tenant, row, scripts, functions), data)
     assert_errors_among(trace, set())
 
     for outcome in outcomes(trace, scripts):
-        for op, event in zip(outcome.transaction.ops, outcome.events):
+        for op, event in zip(outcome.transaction.ops, outcome.events, strict=True):
             if op != ("read",):
                 expected, success, reason, version, _, _ = event.result
                 assert success or (reason == "STALE_VERSION") == (version != expected), (
@@ -60,7 +64,7 @@ def check_optimistic_locking(scheduler, conn, make_tenant, data, functions: str)
                     f"\n{trace}")
     item = Item(row["quantity_on_hand"], row["quantity_reserved"])
     for outcome in committed(trace, scripts):
-        for op, event in zip(outcome.transaction.ops, outcome.events):
+        for op, event in zip(outcome.transaction.ops, outcome.events, strict=True):
             if op == ("read",) or not event.result[1]:
                 continue  # a failed call changes nothing: the final row and version below prove it
             expected, _, _, version, on_hand, reserved = event.result

@@ -84,7 +84,7 @@ def outcomes(trace: Trace, scripts: Scripts) -> list[Outcome]:
                 ended.append((position, Outcome(session, transaction, [event], event.error is None)))
                 continue
             next(events)  # BEGIN
-            outcome = Outcome(session, transaction, [event for _, (_, event) in zip(transaction.ops, events)])
+            outcome = Outcome(session, transaction, [event for _, (_, event) in zip(transaction.ops, events, strict=False)])
             position, end = next(events)
             outcome.committed = transaction.commit and end.error is None and end.result is None
             ended.append((position, outcome))

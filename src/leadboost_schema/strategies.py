@@ -45,7 +45,7 @@ def make_amount(max_units: int = 10**6) -> st.SearchStrategy[Decimal]:
 def _split(total: int, parts: int) -> st.SearchStrategy[list[int]]:
     """``parts`` positive integers summing to ``total`` (``total >= parts``)."""
     cuts = st.lists(st.integers(1, total - 1), min_size=parts - 1, max_size=parts - 1, unique=True)
-    return cuts.map(lambda c: [b - a for a, b in zip([0, *sorted(c)], [*sorted(c), total])])
+    return cuts.map(lambda c: [b - a for a, b in zip([0, *sorted(c)], [*sorted(c), total], strict=True)])
 
 
 @st.composite
