@@ -24,15 +24,28 @@ END
 $$;
 
 DO $$
+DECLARE
+    app_role oid;
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r
-                WHERE r.rolname = 'leadboost_app'
-                  AND shobj_description(r.oid, 'pg_authid') LIKE '%created by leadboost-schema%') THEN
-        BEGIN
-            DROP ROLE leadboost_app;
-        EXCEPTION WHEN dependent_objects_still_exist OR object_in_use THEN
-            RAISE NOTICE 'role leadboost_app kept: other databases of this cluster still use it';
-        END;
+    SELECT r.oid INTO app_role FROM pg_catalog.pg_roles AS r
+     WHERE r.rolname = 'leadboost_app'
+       AND shobj_description(r.oid, 'pg_authid') LIKE '%created by leadboost-schema%';
+    IF app_role IS NULL THEN
+        RETURN;
     END IF;
+    -- Privileges granted to it in any database of the cluster are recorded in the shared pg_shdepend.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_shdepend AS d
+                WHERE d.refclassid = 'pg_catalog.pg_authid'::regclass AND d.refobjid = app_role) THEN
+        RAISE NOTICE 'role leadboost_app kept: other databases of this cluster still use it';
+        RETURN;
+    END IF;
+    BEGIN
+        DROP ROLE leadboost_app;
+    EXCEPTION
+        -- Someone started using it since the check above (internal_error: a database that held privileges
+        -- was being dropped at that moment; DROP ROLE looked it up).
+        WHEN dependent_objects_still_exist OR object_in_use OR internal_error THEN
+            RAISE NOTICE 'role leadboost_app kept: other databases of this cluster still use it';
+    END;
 END
 $$;
