@@ -122,7 +122,7 @@ class Timeouts:
     statement: float = 12.0
     # Short enough that a deadlocking example stays cheap, long enough for one monitor poll.
     deadlock: float = 0.005
-    poll: float = 0.0005
+    poll: float = 0.001  # most steps end sooner: no monitor query for them
     poll_max: float = 0.008
 
     def __post_init__(self) -> None:
