@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from leadboost_schema import dev_server
+from leadboost_schema import dev_server, runbook
 from leadboost_schema.binaries import find_local
 from leadboost_schema.cli import errors, main
 from leadboost_schema.errors import BackendUnavailable
@@ -236,3 +236,13 @@ def test_python_dash_m_and_help_list_every_command() -> None:
     for command in ("up", "down", "verify", "migrate", "seed", "rollback", "maintain", "diag"):
         assert f"    {command} " in done.stdout
     assert "exit status: 0 ok" in done.stdout
+
+
+def test_the_cli_runs_the_documents_sql_verbatim() -> None:
+    """Each query `verify`, `maintain` and `diag` run is, character for character, in the source document's blocks
+    (the contract suite's copies, which it checks against RFC-PHOENIX-01 itself)."""
+    from contracts import test_document_queries as document
+
+    blocks = document.VERIFICATION + document.MAINTENANCE + document.DIAGNOSTICS
+    for query in (*runbook.VERIFICATION, *runbook.MAINTENANCE, *runbook.DIAGNOSTICS):
+        assert query.sql in blocks, query.title
