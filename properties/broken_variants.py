@@ -84,3 +84,12 @@ APPEND_WITHOUT_EXPECTED_VERSION_CHECK = Variant(
        ("p_expected_version + 1, p_event_type", "coalesce(current_version, 0) + 1, p_event_type"),
        ("RETURN p_expected_version + 1;", "RETURN coalesce(current_version, 0) + 1;"))),),
 )
+
+VALIDATE_WITHOUT_LOCK = Variant(
+    "a validation that reads the policies without locking them",
+    (("gobernanza.validate_action(uuid,text,numeric,timestamp with time zone)",
+      (("""         ORDER BY p.id
+           FOR UPDATE
+""", """         ORDER BY p.id
+"""),)),),
+)
