@@ -4,9 +4,29 @@ from __future__ import annotations
 import pytest
 
 from contracts.claims import (
-    col_default_is, col_is_identity, col_is_null, col_not_null, col_type, fk_ok, function_returns, has_check,
-    has_column, has_comment, has_function, has_index, has_pk, has_policy, has_schema, has_table, has_trigger,
-    has_unique, has_view, is_definer, privileges_are, rls_enabled, search_path_is,
+    col_default_is,
+    col_is_identity,
+    col_is_null,
+    col_not_null,
+    col_type,
+    fk_ok,
+    function_returns,
+    has_check,
+    has_column,
+    has_comment,
+    has_function,
+    has_index,
+    has_pk,
+    has_policy,
+    has_schema,
+    has_table,
+    has_trigger,
+    has_unique,
+    has_view,
+    is_definer,
+    privileges_are,
+    rls_enabled,
+    search_path_is,
 )
 from leadboost_schema.catalog import SCHEMAS
 

@@ -6,13 +6,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from contracts.test_document_queries import VERIFICATION
 from leadboost_schema.catalog import diff, load_contract, snapshot
 from leadboost_schema.server import Server
-
-import psycopg
 
 
 def psql_binary(server: Server) -> str:
