@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,6 +32,15 @@ def _start_local(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return instance.conninfo(target.DEFAULT_DATABASE), {
         "backend": args.backend, "instance": instance.name, "state": state, "data_dir": str(instance.path),
         "log": str(instance.log), "binaries": str(started.binaries.bindir)}
+
+
+def _psql(server: dict[str, Any]) -> str:
+    """``psql`` when one is on PATH, else the server's own (the embedded package ships one): a machine with only
+    Python can still follow the printed command."""
+    bundled = Path(server.get("binaries", "")) / "psql"
+    if shutil.which("psql") is None and "binaries" in server and bundled.is_file():
+        return shlex.quote(str(bundled))
+    return "psql"
 
 
 def ensure_database(database: str) -> bool:
@@ -67,7 +78,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             verify.require_schema_access(conn)
             checks = runbook.run_verification(conn)
     ok = contract.ok and all(c.ok for c in checks)
-    psql = "psql " + shlex.quote(database)
+    psql = f"{_psql(server)} {shlex.quote(database)}"
     if args.json:
         emit_json({"ok": ok, "database": database, "psql": psql, "server_version": version, "server": server,
                    "database_created": created, "contract": contract.as_dict(),
