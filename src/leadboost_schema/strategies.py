@@ -107,11 +107,11 @@ def make_payload() -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries({"amount": st.integers(1, 2)})
 
 
-def make_step_names(max_steps: int = 5) -> st.SearchStrategy[list[str]]:
-    """A saga definition: 1..max_steps distinct step names."""
+def make_step_names(max_steps: int = 5, min_steps: int = 1) -> st.SearchStrategy[list[str]]:
+    """A saga definition: min_steps..max_steps distinct step names."""
     name = st.builds(lambda head, tail: head + tail, st.sampled_from("abcdefghij"),
                      st.text("abcdefghij0123456789_", max_size=8))
-    return st.lists(name, min_size=1, max_size=max_steps, unique=True)
+    return st.lists(name, min_size=min_steps, max_size=max_steps, unique=True)
 
 
 def make_event_type() -> st.SearchStrategy[str]:
