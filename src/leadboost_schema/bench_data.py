@@ -254,8 +254,8 @@ def _legs(rng: random.Random) -> list[tuple[str, int, int]]:
     debits = [rng.randint(100, 5_000_00) for _ in range(count // 2)]
     total = sum(debits)
     credits_ = [total] if count - len(debits) == 1 else [total // 2, total - total // 2]
-    return ([(a, amount, 1) for a, amount in zip(accounts, debits)]
-            + [(a, amount, -1) for a, amount in zip(accounts[len(debits):], credits_)])
+    return ([(a, amount, 1) for a, amount in zip(accounts, debits, strict=False)]
+            + [(a, amount, -1) for a, amount in zip(accounts[len(debits):], credits_, strict=True)])
 
 
 def _load_ledger(conn: psycopg.Connection, shape: DatasetShape, rng: random.Random,
