@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
@@ -11,7 +10,7 @@ from psycopg.types.json import Jsonb
 from leadboost_schema import strategies as lb
 from leadboost_schema.interleaving import Step
 from properties.broken_variants import APPEND_WITHOUT_EXPECTED_VERSION_CHECK, install
-from properties.hypothesis_settings import BROKEN_SEARCH, PROPERTY
+from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.event_stream import Stream
 from properties.transactions import assert_errors_among, committed, make_scripts, scenario
 
@@ -126,10 +125,6 @@ def test_an_append_without_the_expected_version_check_is_caught(two_sessions, le
     Hypothesis finds and shrinks it to one stale append."""
     install(leadboost_conn, APPEND_WITHOUT_EXPECTED_VERSION_CHECK)
 
-    @BROKEN_SEARCH
-    @given(data=st.data())
-    def property_on_broken_append(data):
-        check_snapshot_equals_replay(two_sessions, leadboost_conn, make_tenant, data, BROKEN)
-
-    with pytest.raises(AssertionError, match="expecting .*; the model says the expected version is stale"):
-        property_on_broken_append()
+    find_counterexample(
+        lambda data: check_snapshot_equals_replay(two_sessions, leadboost_conn, make_tenant, data, BROKEN),
+        match="expecting .*; the model says the expected version is stale")
