@@ -51,6 +51,11 @@ A failure reads as a story::
     s0.commit
     s1.update <... completed>
     s1.commit
+
+``run(story, schedule=trace.schedule)`` replays a schedule (a replay-twice test compares the traces). For
+open-ended workloads (a ``RuleBasedStateMachine``), skip the Scenario: each rule draws a session from
+``scheduler.runnable()`` and calls ``scheduler.submit(name, step)``, which returns the events that step
+caused (its own, and the completions of steps it unblocked); ``scheduler.reset()`` in ``teardown``.
 """
 
 from __future__ import annotations
