@@ -9,9 +9,10 @@ as JSON (a ``str`` is raw JSON text, which may be malformed on purpose).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
