@@ -26,7 +26,12 @@ from leadboost_schema.catalog import SCHEMAS, load_contract
 from leadboost_schema.clones import fresh_database
 from leadboost_schema.data_fingerprint import data_fingerprint, fingerprint_changes
 from leadboost_schema.public_api import (
-    Function, MissingArgument, all_functions, app_functions, call, valid_arguments,
+    Function,
+    MissingArgument,
+    all_functions,
+    app_functions,
+    call,
+    valid_arguments,
 )
 from leadboost_schema.server import Server
 from leadboost_schema.tenant_rows import TenantRows, make_tenant_rows
