@@ -6,9 +6,10 @@ is taken over the rows' text forms sorted bytewise. Two fingerprints are equal e
 or changed a row. ``tenant_id=`` restricts it to one tenant's rows (``iam.tenants`` by ``id``, the other tables by
 ``tenant_id``; a table with neither column is read whole).
 
-It reads with ``row_security = off`` for the duration of the query: a role subject to row-level security then
-gets an error instead of a silently filtered (and therefore meaningless) fingerprint. Run it as the owner.
-Inside a caller's transaction it sees that transaction's own changes; the caller's settings are left as they were.
+Run it as the owner (or a superuser): a role subject to row-level security would see a filtered, meaningless
+fingerprint, so that is refused (``row_security_active`` is checked in the same query). Inside a caller's
+transaction it sees that transaction's own changes. For many reads of the same tables, build the query once with
+``fingerprint_query`` and pass it as ``query=`` (one round trip per read).
 """
 from __future__ import annotations
 
@@ -37,30 +38,41 @@ def fingerprinted_tables(conn: psycopg.Connection, schemas: tuple[str, ...] = SC
     return [tuple(row) for row in conn.execute(_TABLES, (list(schemas),))]
 
 
+class RowSecurityActive(RuntimeError):
+    """The fingerprint was read by a role whose view of the tables row-level security filters."""
+
+
 def _table_query(schema: str, table: str, has_tenant: bool, tenant_id: uuid.UUID | None) -> sql.Composed:
     where = sql.SQL("")
     if tenant_id is not None and (has_tenant or (schema, table) == ("iam", "tenants")):
         column = "tenant_id" if has_tenant else "id"
         where = sql.SQL(" WHERE t.{} = {}").format(sql.Identifier(column), sql.Literal(str(tenant_id)))
     return sql.SQL(
-        "SELECT {name}, count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), ''))"
-        " FROM {table} AS t{where}").format(
-        name=sql.Literal(f"{schema}.{table}"), table=sql.Identifier(schema, table), where=where)
+        "SELECT {name}, count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')),"
+        " row_security_active({regclass}) FROM {table} AS t{where}").format(
+        name=sql.Literal(f"{schema}.{table}"), regclass=sql.Literal(f"{schema}.{table}"),
+        table=sql.Identifier(schema, table), where=where)
+
+
+def fingerprint_query(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS,
+                      tenant_id: uuid.UUID | None = None) -> sql.Composed:
+    """The one query ``data_fingerprint`` runs, built from the catalog as it is now."""
+    tables = fingerprinted_tables(conn, schemas)
+    if not tables:
+        return sql.SQL("SELECT NULL::text, 0::bigint, NULL::text, false WHERE false")
+    return sql.SQL(" UNION ALL ").join(_table_query(s, t, has, tenant_id) for s, t, has in tables)
 
 
 def data_fingerprint(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS,
-                     tenant_id: uuid.UUID | None = None) -> Fingerprint:
+                     tenant_id: uuid.UUID | None = None, query: sql.Composed | None = None) -> Fingerprint:
     """``{"schema.table": (row count, md5 of the sorted rows)}`` for every table of ``schemas`` (see module doc)."""
-    tables = fingerprinted_tables(conn, schemas)
-    if not tables:
-        return {}
-    query = sql.SQL(" UNION ALL ").join(_table_query(s, t, has, tenant_id) for s, t, has in tables)
-    with conn.transaction():
-        previous = conn.execute("SELECT current_setting('row_security')").fetchone()[0]
-        conn.execute("SELECT set_config('row_security', 'off', true)")
-        rows = conn.execute(query).fetchall()
-        conn.execute("SELECT set_config('row_security', %s, true)", (previous,))
-    return {name: (count, checksum) for name, count, checksum in rows}
+    rows = conn.execute(query or fingerprint_query(conn, schemas, tenant_id)).fetchall()
+    filtered = [name for name, _, _, active in rows if active]
+    if filtered:
+        raise RowSecurityActive(f"row-level security filters {', '.join(filtered)} for role "
+                                f"{conn.info.parameter_status('session_authorization')} or its SET ROLE: "
+                                "read the fingerprint as the owner")
+    return {name: (count, checksum) for name, count, checksum, _ in rows}
 
 
 def fingerprint_changes(before: Fingerprint, after: Fingerprint) -> list[str]:
