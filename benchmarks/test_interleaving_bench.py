@@ -87,3 +87,20 @@ def test_overhead_harness_with_a_fixed_schedule(benchmark, leadboost_dsn, leadbo
             check(leadboost_conn, tenant, 3)
 
         benchmark.pedantic(one_example, rounds=200, warmup_rounds=5)
+
+
+@pytest.mark.benchmark(group="interleaving-isolation")
+def test_isolation_fresh_tenant_per_example(benchmark, leadboost_conn):
+    """What the properties do per example: one committed tenant on the control connection (sessions are the
+    scheduler's, opened once per test)."""
+    benchmark.pedantic(lambda: make_tenant(leadboost_conn), rounds=200, warmup_rounds=5)
+
+
+@pytest.mark.benchmark(group="interleaving-isolation")
+def test_isolation_leadboost_example_tenant_scope(benchmark, leadboost_example):
+    """The plugin's helper for concurrent examples: a fresh tenant plus two reusable session connections reset."""
+    def one_example():
+        with leadboost_example.tenant(sessions=2):
+            pass
+
+    benchmark.pedantic(one_example, rounds=200, warmup_rounds=5)
