@@ -7,7 +7,20 @@
 --   * extension uuid-ossp: dropped only if 001 installed it (its comment says so) and no object depends on it.
 -- Plain SQL; running it twice is harmless.
 
-DROP SCHEMA IF EXISTS migration, events, sys, gobernanza, stock, finanzas, iam CASCADE;
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement timeouts");
+-- reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
+-- One schema a statement (CASCADE takes their tables, views, functions, triggers and policies). psql commits
+-- each on its own: if one fails (a lock timeout), the others are gone and running the file again finishes.
+DROP SCHEMA IF EXISTS migration CASCADE;
+DROP SCHEMA IF EXISTS events CASCADE;
+DROP SCHEMA IF EXISTS sys CASCADE;
+DROP SCHEMA IF EXISTS gobernanza CASCADE;
+DROP SCHEMA IF EXISTS stock CASCADE;
+DROP SCHEMA IF EXISTS finanzas CASCADE;
+DROP SCHEMA IF EXISTS iam CASCADE;
 
 DO $$
 BEGIN
@@ -49,3 +62,6 @@ BEGIN
     END;
 END
 $$;
+
+RESET statement_timeout;
+RESET lock_timeout;
