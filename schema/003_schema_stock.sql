@@ -6,6 +6,11 @@
 -- (READ COMMITTED), so a stale caller changes nothing and is told so (success = false, STALE_VERSION).
 -- CHECKs keep quantities non-negative and reserved <= on hand. Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS stock;
 COMMENT ON SCHEMA stock IS 'Inventory control with optimistic locking (version column).';
 
@@ -71,7 +76,8 @@ CREATE OR REPLACE FUNCTION stock.change_reservation(
     p_quantity integer,
     p_expected_version integer,
     p_delta integer)
-RETURNS TABLE (success boolean, reason text, current_version integer, quantity_on_hand integer, quantity_reserved integer)
+RETURNS TABLE (success boolean, reason text, current_version integer,
+               quantity_on_hand integer, quantity_reserved integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -122,7 +128,8 @@ CREATE OR REPLACE FUNCTION stock.reserve_inventory(
     p_sku text,
     p_quantity integer,
     p_expected_version integer)
-RETURNS TABLE (success boolean, reason text, current_version integer, quantity_on_hand integer, quantity_reserved integer)
+RETURNS TABLE (success boolean, reason text, current_version integer,
+               quantity_on_hand integer, quantity_reserved integer)
 LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -136,7 +143,8 @@ CREATE OR REPLACE FUNCTION stock.release_inventory(
     p_sku text,
     p_quantity integer,
     p_expected_version integer)
-RETURNS TABLE (success boolean, reason text, current_version integer, quantity_on_hand integer, quantity_reserved integer)
+RETURNS TABLE (success boolean, reason text, current_version integer,
+               quantity_on_hand integer, quantity_reserved integer)
 LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -157,3 +165,6 @@ GRANT USAGE ON SCHEMA stock TO leadboost_app;
 GRANT SELECT ON stock.inventory_items TO leadboost_app;
 GRANT EXECUTE ON FUNCTION stock.reserve_inventory(uuid, text, integer, integer),
                           stock.release_inventory(uuid, text, integer, integer) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
