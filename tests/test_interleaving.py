@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from leadboost_schema.interleaving import (
     BEGIN,
     COMMIT,
+    ROLLBACK,
     InterleavingError,
     InterleavingTimeout,
     NotReplayable,
@@ -209,3 +210,22 @@ def test_hypothesis_finds_and_shrinks_a_lost_update_in_read_then_write(two, toy)
     assert story_told[:8] == [
         "s0.begin", "s0.read", "s0.write", "s1.begin", "s1.read", "s0.commit", "s1.write", "s1.commit",
     ]
+
+
+def test_victims_stay_exact_across_runs_that_commit_and_roll_back(two, toy):
+    """The per-step deadlock_timeout survives transactions that commit, roll back, abort or get cancelled."""
+    stories = {
+        closer: Scenario({first: [BEGIN, bump(1), bump(2), COMMIT], closer: [BEGIN, bump(2), bump(1), ROLLBACK]})
+        for first, closer in (("s0", "s1"), ("s1", "s0"))
+    }
+    for round_ in range(6):
+        closer = "s1" if round_ % 2 else "s0"
+        first = "s0" if closer == "s1" else "s1"
+        schedule = [first, first, closer, closer, first, closer, first, closer]
+        trace = two.run(stories[closer], schedule=schedule)
+        assert f"{closer}.bump1 ERROR 40P01: deadlock detected" in str(trace), trace
+        # Left waiting, then cancelled by reset(): its transaction-less step aborts, the holder rolls back.
+        two.submit(first, BEGIN)
+        two.submit(first, bump(3))
+        assert [e.kind for e in two.submit(closer, bump(3))] == ["waiting"]
+        two.reset()

@@ -226,7 +226,7 @@ class _Session:
         self.waiting_reported = False
         self.blocked_since: float | None = None
         self.deadlock_timeout: float | None = None
-        self.set_in_transaction = False
+        self.set_in_transaction, self.before_transaction = False, None
         self.connect()
 
     def connect(self) -> None:
@@ -253,19 +253,26 @@ class _Session:
     def busy(self) -> bool:
         return self.future is not None
 
-    def prepare_deadlock_timeout(self, seconds: float) -> None:
-        """Set deadlock_timeout for the next step; SET inside a transaction is undone if it rolls back."""
+    def prepare_deadlock_timeout(self, step: Step, seconds: float) -> None:
+        """Set deadlock_timeout for the next step (BEGIN and ROLLBACK never wait for a lock: no need)."""
         status = self.conn.info.transaction_status
-        if self.deadlock_timeout == seconds or status == TransactionStatus.INERROR:
+        if (self.deadlock_timeout == seconds or status == TransactionStatus.INERROR
+                or step is BEGIN or step is ROLLBACK):
             return
         self.conn.execute("SELECT set_config('deadlock_timeout', %s, false)", (_milliseconds(seconds),))
-        # Inside a transaction the value may revert at its end: forget it then (see finish()).
+        if status != TransactionStatus.IDLE and not self.set_in_transaction:
+            # A SET inside a transaction is undone if the transaction rolls back: remember what it undoes to.
+            self.set_in_transaction, self.before_transaction = True, self.deadlock_timeout
         self.deadlock_timeout = seconds
-        self.set_in_transaction = status != TransactionStatus.IDLE
 
-    def forget_deadlock_timeout(self) -> None:
-        self.deadlock_timeout = None
-        self.set_in_transaction = False
+    def transaction_ended(self, committed: bool | None) -> None:
+        """The session is outside a transaction again: what deadlock_timeout is now (None: ask next time)."""
+        if self.set_in_transaction:
+            if committed is False:
+                self.deadlock_timeout = self.before_transaction
+            elif committed is None:
+                self.deadlock_timeout = None
+            self.set_in_transaction = False
 
     def start(self, step: Step) -> None:
         self.step = step
@@ -284,9 +291,12 @@ class _Session:
         assert self.future is not None and self.step is not None
         step, future = self.step, self.future
         self.future = self.step = None
-        if self.set_in_transaction and self.conn.info.transaction_status == TransactionStatus.IDLE:
-            self.forget_deadlock_timeout()
         exception = future.exception()
+        if self.conn.info.transaction_status == TransactionStatus.IDLE:
+            if step is COMMIT:
+                self.transaction_ended(exception is None and future.result() is None)
+            else:  # ROLLBACK, or a callable that ended its transaction somehow
+                self.transaction_ended(False if step is ROLLBACK else None)
         if exception is None:
             return Event(self.name, step.name, kind, result=future.result())
         if not isinstance(exception, psycopg.Error):
@@ -377,7 +387,7 @@ class Scheduler:
             )
         session = self._sessions[name]
         fast = bool(self.waiting())
-        session.prepare_deadlock_timeout(self.timeouts.deadlock if fast else self.timeouts.lock * 10)
+        session.prepare_deadlock_timeout(step, self.timeouts.deadlock if fast else self.timeouts.lock * 10)
         self.trace.schedule.append(name)
         session.start(step)
         events = self._settle(session)
@@ -435,8 +445,7 @@ class Scheduler:
                 self._by_pid = {s.pid: s.name for s in self._sessions.values()}
             elif session.conn.info.transaction_status != TransactionStatus.IDLE:
                 session.conn.execute("ROLLBACK")
-                if session.set_in_transaction:
-                    session.forget_deadlock_timeout()
+                session.transaction_ended(committed=False)
         self._blockers = {}
         self.trace = Trace()
 
