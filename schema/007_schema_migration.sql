@@ -5,6 +5,11 @@
 -- validate_migrated_data() reports one row per consistency check with status OK, WARN or FAIL.
 -- The application role gets nothing here: the ETL runs as the migration owner. Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS migration;
 COMMENT ON SCHEMA migration IS 'Firebase backfill targets (firebase_id = idempotency key) and batch control.';
 
@@ -26,9 +31,11 @@ CREATE TABLE IF NOT EXISTS migration.batch_control (
     CONSTRAINT batch_control_firebase_id_key UNIQUE (firebase_id),
     CONSTRAINT batch_control_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT batch_control_firebase_id_check CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+    CONSTRAINT batch_control_firebase_id_check
+        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT batch_control_collection_check CHECK (collection IN ('raw_signals', 'campaigns', 'audit_logs')),
-    CONSTRAINT batch_control_phase_check CHECK (phase IN ('A_DUAL_WRITE', 'B_BACKFILL', 'C_READ_THROUGH', 'D_KILL_SWITCH')),
+    CONSTRAINT batch_control_phase_check
+        CHECK (phase IN ('A_DUAL_WRITE', 'B_BACKFILL', 'C_READ_THROUGH', 'D_KILL_SWITCH')),
     CONSTRAINT batch_control_status_check CHECK (status IN ('PENDING', 'RUNNING', 'COMPLETED', 'FAILED')),
     CONSTRAINT batch_control_expected_count_check CHECK (expected_count >= 0),
     CONSTRAINT batch_control_processed_count_check CHECK (processed_count >= 0),
@@ -68,7 +75,8 @@ CREATE TABLE IF NOT EXISTS migration.raw_signals (
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT raw_signals_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT raw_signals_firebase_id_check CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+    CONSTRAINT raw_signals_firebase_id_check
+        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT raw_signals_signal_type_check CHECK (signal_type ~ '^[a-z][a-z0-9_.]*$' AND length(signal_type) <= 100),
     CONSTRAINT raw_signals_payload_check CHECK (jsonb_typeof(payload) = 'object')
 );
@@ -100,7 +108,8 @@ CREATE TABLE IF NOT EXISTS migration.campaigns (
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT campaigns_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT campaigns_firebase_id_check CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+    CONSTRAINT campaigns_firebase_id_check
+        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT campaigns_name_check CHECK (length(name) BETWEEN 1 AND 200),
     CONSTRAINT campaigns_status_check CHECK (status IN ('DRAFT', 'ACTIVE', 'PAUSED', 'COMPLETED', 'ARCHIVED')),
     CONSTRAINT campaigns_budget_check CHECK (budget >= 0),
@@ -139,7 +148,8 @@ CREATE TABLE IF NOT EXISTS migration.audit_logs (
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT audit_logs_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT audit_logs_firebase_id_check CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+    CONSTRAINT audit_logs_firebase_id_check
+        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT audit_logs_actor_check CHECK (length(actor) BETWEEN 1 AND 200),
     CONSTRAINT audit_logs_action_check CHECK (length(action) BETWEEN 1 AND 100),
     CONSTRAINT audit_logs_entity_type_check CHECK (length(entity_type) BETWEEN 1 AND 100),
@@ -262,3 +272,6 @@ CREATE POLICY tenant_isolation ON migration.audit_logs
 COMMENT ON POLICY tenant_isolation ON migration.audit_logs IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migration FROM PUBLIC;
+
+RESET statement_timeout;
+RESET lock_timeout;
