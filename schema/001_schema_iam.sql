@@ -102,12 +102,13 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    bound uuid := iam.current_tenant_id();
+    bound uuid;
     tenant_status text;
 BEGIN
     IF p_tenant_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_tenant_id must not be NULL';
     END IF;
+    bound := iam.current_tenant_id();  -- after the NULL check: a malformed binding (LB003) comes second
     IF bound IS NOT NULL AND bound <> p_tenant_id THEN
         RAISE EXCEPTION USING ERRCODE = 'LB003',
             MESSAGE = format('session is bound to tenant %s and cannot act for tenant %s', bound, p_tenant_id);

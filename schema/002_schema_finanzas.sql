@@ -259,7 +259,7 @@ BEGIN
         END IF;
         account_type := leg ->> 'account_type';
         amount := amt;
-        direction := (leg ->> 'direction')::smallint;
+        direction := (leg ->> 'direction')::numeric;  -- JSON 1.0 is the number 1 (its text is not a smallint)
         RETURN NEXT;
     END LOOP;
 END

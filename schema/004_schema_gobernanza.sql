@@ -264,7 +264,8 @@ BEGIN
                WHEN NOT p_succeeded AND p.breaker_state = 'CLOSED' AND p.failure_count + 1 >= p.failure_threshold THEN p_now
                WHEN p_succeeded AND p.breaker_state = 'HALF_OPEN' THEN p_now
                ELSE p.breaker_changed_at END,
-           updated_at = now()
+           -- a report while OPEN changes nothing, not even the time of the last change
+           updated_at = CASE WHEN p.breaker_state = 'OPEN' THEN p.updated_at ELSE now() END
      WHERE p.tenant_id = p_tenant_id AND p.action IN (p_action, '*') AND p.policy_type = 'CIRCUIT_BREAKER'
        AND p.is_active AND p.valid_from <= p_now AND (p.valid_until IS NULL OR p.valid_until > p_now)
     RETURNING p.id, p.breaker_state, p.failure_count;

@@ -198,6 +198,7 @@ AS $$
 DECLARE
     k sys.request_keys%ROWTYPE;
 BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id);  -- the tenant before the other arguments (README order)
     PERFORM iam.assert_json_argument('p_response', p_response);
     IF p_now IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
@@ -231,6 +232,7 @@ AS $$
 DECLARE
     k sys.request_keys%ROWTYPE;
 BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id);  -- the tenant before the other arguments (README order)
     IF p_error IS NOT NULL THEN
         PERFORM iam.assert_text_argument('p_error', p_error, 2000);
     END IF;
@@ -540,6 +542,7 @@ DECLARE
     st sys.saga_steps%ROWTYPE;
     blocking integer;
 BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
     IF p_result IS NOT NULL THEN
         PERFORM iam.assert_json_argument('p_result', p_result);
     END IF;
@@ -583,6 +586,7 @@ DECLARE
     st sys.saga_steps%ROWTYPE;
     blocking integer;
 BEGIN
+    PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
     IF p_error IS NOT NULL THEN
         PERFORM iam.assert_text_argument('p_error', p_error, 2000);
     END IF;

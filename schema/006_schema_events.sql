@@ -394,7 +394,10 @@ AS $$
 DECLARE
     removed integer;
 BEGIN
-    IF p_keep IS NULL OR p_keep < 1 THEN
+    IF p_keep IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_keep must not be NULL';
+    END IF;
+    IF p_keep < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LB005', MESSAGE = format('p_keep must be at least 1, got %s', p_keep);
     END IF;
     DELETE FROM events.snapshots AS s
