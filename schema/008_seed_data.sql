@@ -96,7 +96,8 @@ INSERT INTO gobernanza.policies (id, tenant_id, name, description, policy_type, 
      'Stop calling the ads provider after 5 consecutive failures, probe again after 5 minutes',
      'CIRCUIT_BREAKER', 'ads.spend', NULL, NULL, 5, 300, 'CLOSED', 30, true),
     ('b0000000-0000-0000-0000-000000000004', '22222222-2222-2222-2222-222222222222', 'exports-kill-switch',
-     'Data exports disabled (inactive until needed)', 'KILL_SWITCH', 'data.export', NULL, NULL, NULL, NULL, NULL, 0, false)
+     'Data exports disabled (inactive until needed)', 'KILL_SWITCH', 'data.export',
+     NULL, NULL, NULL, NULL, NULL, 0, false)
 ON CONFLICT (tenant_id, name) DO NOTHING;
 
 INSERT INTO migration.batch_control (id, tenant_id, firebase_id, collection, phase, status, expected_count,
@@ -109,7 +110,8 @@ INSERT INTO migration.batch_control (id, tenant_id, firebase_id, collection, pha
      'audit_logs', 'B_BACKFILL', 'COMPLETED', 2, 2, now() - interval '2 hours', now() - interval '1 hour')
 ON CONFLICT (firebase_id) DO NOTHING;
 
-INSERT INTO migration.campaigns (tenant_id, firebase_id, batch_id, name, status, budget, currency, payload, source_created_at) VALUES
+INSERT INTO migration.campaigns (tenant_id, firebase_id, batch_id, name, status, budget, currency, payload,
+                                 source_created_at) VALUES
     ('11111111-1111-1111-1111-111111111111', 'fb-campaign-7Hq2LmN0', 'd0000000-0000-0000-0000-000000000001',
      'Black Friday', 'ACTIVE', 1500, 'EUR', '{"channel": "search"}', '2025-11-01T09:00:00Z'),
     ('11111111-1111-1111-1111-111111111111', 'fb-campaign-9Kx4PqR2', 'd0000000-0000-0000-0000-000000000001',
@@ -125,7 +127,8 @@ INSERT INTO migration.raw_signals (tenant_id, firebase_id, batch_id, signal_type
      'email.open', '{"campaign": "fb-campaign-7Hq2LmN0"}', '2025-11-02T11:00:00Z')
 ON CONFLICT (firebase_id) DO NOTHING;
 
-INSERT INTO migration.audit_logs (tenant_id, firebase_id, batch_id, actor, action, entity_type, entity_id, details, occurred_at) VALUES
+INSERT INTO migration.audit_logs (tenant_id, firebase_id, batch_id, actor, action, entity_type, entity_id, details,
+                                  occurred_at) VALUES
     ('11111111-1111-1111-1111-111111111111', 'fb-audit-001', 'd0000000-0000-0000-0000-000000000003',
      'user:ana', 'campaign.create', 'campaign', 'fb-campaign-7Hq2LmN0', '{}', '2025-11-01T09:00:00Z'),
     ('11111111-1111-1111-1111-111111111111', 'fb-audit-002', 'd0000000-0000-0000-0000-000000000003',
