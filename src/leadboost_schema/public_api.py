@@ -8,14 +8,15 @@ as JSON (a ``str`` is raw JSON text, which may be malformed on purpose).
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from leadboost_schema.catalog import load_contract
 from leadboost_schema.paths import schema_dir
@@ -150,13 +151,26 @@ def valid_arguments(function: Function, rows: TenantRows, required_only: bool = 
     return chosen
 
 
+_EXACT = re.compile(r'"@@exact:([^"@]*)@@"')
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON text, Decimals written exactly as JSON numbers (json.dumps cannot)."""
+    return _EXACT.sub(r"\1", json.dumps(value, default=lambda d: f"@@exact:{d}@@" if isinstance(d, Decimal) else
+                                          _refuse(d)))
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def call(function: Function, arguments: dict[str, Any]) -> tuple[sql.Composed, list[Any]]:
     """``SELECT * FROM f(p_a => %s::type, …)`` and its parameters (see the module docstring for the values)."""
     parts, params = [], []
     for name, value in arguments.items():
         declared = function.parameter(name).type
         parts.append(sql.SQL("{} => %s::{}").format(sql.Identifier(name), sql.SQL(declared)))
-        params.append(Jsonb(value) if declared == "jsonb" and value is not None and not isinstance(value, str)
+        params.append(json_text(value) if declared == "jsonb" and value is not None and not isinstance(value, str)
                       else value)
     schema, name = function.name.split(".")
     statement = sql.SQL("SELECT * FROM {}({})").format(sql.Identifier(schema, name), sql.SQL(", ").join(parts))
