@@ -4,6 +4,11 @@
 -- Plain SQL, no psql meta-commands: runnable alone (psql -f, \i, or one execute from a driver).
 -- Idempotent: every object is created IF NOT EXISTS / OR REPLACE or inside a guarded DO block.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 -- uuid-ossp where the server ships it, as the source document promises. Nothing here depends on it:
 -- identifiers come from the built-in gen_random_uuid() (PostgreSQL 13+). When this file installs the
 -- extension it marks it with a comment, so 999_rollback.sql removes only what the migration added.
@@ -131,7 +136,11 @@ $$;
 COMMENT ON FUNCTION iam.assert_tenant_access(uuid, boolean) IS 'Raises LB001 (NULL tenant), LB003 (session bound to another tenant, or a restricted role with no binding), LB002 (unknown tenant) or LB004 (tenant not ACTIVE, when p_require_active). Called first by every public function.';
 
 -- Common refusal for text arguments outside their documented bounds.
-CREATE OR REPLACE FUNCTION iam.assert_text_argument(p_name text, p_value text, p_max_length integer, p_pattern text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION iam.assert_text_argument(
+    p_name text,
+    p_value text,
+    p_max_length integer,
+    p_pattern text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -183,3 +192,6 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA iam FROM PUBLIC;
 GRANT USAGE ON SCHEMA iam TO leadboost_app;
 GRANT SELECT ON iam.tenants TO leadboost_app;
 GRANT EXECUTE ON FUNCTION iam.current_tenant_id() TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
