@@ -7,6 +7,11 @@
 -- Rows are never updated or deleted (statement triggers, enabled ALWAYS); corrections are reversals.
 -- Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS finanzas;
 COMMENT ON SCHEMA finanzas IS 'Immutable double-entry ledger: transactions (headers) and ledger_entries (legs), append-only.';
 
@@ -39,14 +44,14 @@ COMMENT ON COLUMN finanzas.transactions.posted_at IS 'Time of posting (start of 
 COMMENT ON COLUMN finanzas.transactions.created_xid IS 'Database transaction that created the header (set by trigger); legs are accepted only from that same database transaction.';
 
 CREATE TABLE IF NOT EXISTS finanzas.ledger_entries (
-    id             bigint      GENERATED ALWAYS AS IDENTITY,
-    tenant_id      uuid        NOT NULL,
-    transaction_id uuid        NOT NULL,
-    account_type   text        NOT NULL,
+    id             bigint         GENERATED ALWAYS AS IDENTITY,
+    tenant_id      uuid           NOT NULL,
+    transaction_id uuid           NOT NULL,
+    account_type   text           NOT NULL,
     amount         numeric(19, 4) NOT NULL,
-    direction      smallint    NOT NULL,
-    currency       text        NOT NULL,
-    posted_at      timestamptz NOT NULL DEFAULT now(),
+    direction      smallint       NOT NULL,
+    currency       text           NOT NULL,
+    posted_at      timestamptz    NOT NULL DEFAULT now(),
     CONSTRAINT ledger_entries_pkey PRIMARY KEY (id),
     CONSTRAINT ledger_entries_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
@@ -70,7 +75,8 @@ COMMENT ON COLUMN finanzas.ledger_entries.currency IS 'ISO 4217 code, equal to t
 COMMENT ON COLUMN finanzas.ledger_entries.posted_at IS 'Time of posting (start of the writing database transaction).';
 
 CREATE INDEX IF NOT EXISTS ledger_entries_transaction_id_idx ON finanzas.ledger_entries (transaction_id);
-CREATE INDEX IF NOT EXISTS ledger_entries_tenant_account_idx ON finanzas.ledger_entries (tenant_id, account_type, currency);
+CREATE INDEX IF NOT EXISTS ledger_entries_tenant_account_idx
+    ON finanzas.ledger_entries (tenant_id, account_type, currency);
 CREATE INDEX IF NOT EXISTS transactions_tenant_posted_at_idx ON finanzas.transactions (tenant_id, posted_at);
 
 -- Append-only: one statement-level trigger per table refuses UPDATE, DELETE and TRUNCATE, even of zero rows,
@@ -186,11 +192,11 @@ WITH (security_invoker = true) AS
 SELECT e.tenant_id,
        e.account_type,
        e.currency,
-       sum(e.amount * e.direction)                           AS balance,
+       sum(e.amount * e.direction)                                AS balance,
        coalesce(sum(e.amount) FILTER (WHERE e.direction = 1), 0)  AS total_debits,
        coalesce(sum(e.amount) FILTER (WHERE e.direction = -1), 0) AS total_credits,
-       count(*)                                              AS entry_count,
-       max(e.posted_at)                                      AS last_posted_at
+       count(*)                                                   AS entry_count,
+       max(e.posted_at)                                           AS last_posted_at
 FROM finanzas.ledger_entries AS e
 GROUP BY e.tenant_id, e.account_type, e.currency;
 COMMENT ON VIEW finanzas.account_balances IS 'Balance per tenant, account and currency (debits positive). Security invoker: a tenant-bound session sees only its tenant.';
@@ -407,3 +413,6 @@ GRANT USAGE ON SCHEMA finanzas TO leadboost_app;
 GRANT SELECT ON finanzas.transactions, finanzas.ledger_entries, finanzas.account_balances TO leadboost_app;
 GRANT EXECUTE ON FUNCTION finanzas.post_transaction(uuid, jsonb, text, text, uuid),
                           finanzas.reverse_transaction(uuid, uuid, text) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
