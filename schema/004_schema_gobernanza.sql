@@ -6,39 +6,46 @@
 -- same statement while holding the row locks of every policy involved: two sessions checking at once are
 -- serialised, so a cap is never overspent. Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS gobernanza;
 COMMENT ON SCHEMA gobernanza IS 'Governance: spend and rate limits, circuit breakers and kill switches, checked with validate_action().';
 
 CREATE TABLE IF NOT EXISTS gobernanza.policies (
-    id                 uuid          NOT NULL DEFAULT gen_random_uuid(),
-    tenant_id          uuid          NOT NULL,
-    name               text          NOT NULL,
+    id                 uuid           NOT NULL DEFAULT gen_random_uuid(),
+    tenant_id          uuid           NOT NULL,
+    name               text           NOT NULL,
     description        text,
-    policy_type        text          NOT NULL,
-    action             text          NOT NULL,
+    policy_type        text           NOT NULL,
+    action             text           NOT NULL,
     limit_value        numeric(19, 4),
     window_seconds     integer,
     failure_threshold  integer,
     cooldown_seconds   integer,
-    priority           integer       NOT NULL DEFAULT 100,
-    is_active          boolean       NOT NULL DEFAULT true,
-    valid_from         timestamptz   NOT NULL DEFAULT now(),
+    priority           integer        NOT NULL DEFAULT 100,
+    is_active          boolean        NOT NULL DEFAULT true,
+    valid_from         timestamptz    NOT NULL DEFAULT now(),
     valid_until        timestamptz,
     window_started_at  timestamptz,
     window_consumed    numeric(19, 4) NOT NULL DEFAULT 0,
     breaker_state      text,
-    failure_count      integer       NOT NULL DEFAULT 0,
+    failure_count      integer        NOT NULL DEFAULT 0,
     breaker_changed_at timestamptz,
-    created_at         timestamptz   NOT NULL DEFAULT now(),
-    updated_at         timestamptz   NOT NULL DEFAULT now(),
+    created_at         timestamptz    NOT NULL DEFAULT now(),
+    updated_at         timestamptz    NOT NULL DEFAULT now(),
     CONSTRAINT policies_pkey PRIMARY KEY (id),
     CONSTRAINT policies_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT policies_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT policies_name_check CHECK (length(name) BETWEEN 1 AND 100),
     CONSTRAINT policies_description_check CHECK (length(description) BETWEEN 1 AND 500),
-    CONSTRAINT policies_policy_type_check CHECK (policy_type IN ('SPEND_LIMIT', 'RATE_LIMIT', 'CIRCUIT_BREAKER', 'KILL_SWITCH')),
-    CONSTRAINT policies_action_check CHECK (length(action) <= 100 AND action ~ '^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)$'),
+    CONSTRAINT policies_policy_type_check
+        CHECK (policy_type IN ('SPEND_LIMIT', 'RATE_LIMIT', 'CIRCUIT_BREAKER', 'KILL_SWITCH')),
+    CONSTRAINT policies_action_check
+        CHECK (length(action) <= 100 AND action ~ '^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)$'),
     CONSTRAINT policies_limit_value_check CHECK (limit_value > 0),
     CONSTRAINT policies_window_seconds_check CHECK (window_seconds BETWEEN 1 AND 31622400),
     CONSTRAINT policies_failure_threshold_check CHECK (failure_threshold BETWEEN 1 AND 1000),
@@ -51,9 +58,11 @@ CREATE TABLE IF NOT EXISTS gobernanza.policies (
     CONSTRAINT policies_shape_check CHECK (CASE policy_type
         WHEN 'SPEND_LIMIT' THEN limit_value IS NOT NULL AND window_seconds IS NOT NULL
                                 AND failure_threshold IS NULL AND cooldown_seconds IS NULL AND breaker_state IS NULL
-        WHEN 'RATE_LIMIT' THEN limit_value IS NOT NULL AND window_seconds IS NOT NULL AND limit_value = trunc(limit_value)
+        WHEN 'RATE_LIMIT' THEN limit_value IS NOT NULL AND window_seconds IS NOT NULL
+                                AND limit_value = trunc(limit_value)
                                 AND failure_threshold IS NULL AND cooldown_seconds IS NULL AND breaker_state IS NULL
-        WHEN 'CIRCUIT_BREAKER' THEN failure_threshold IS NOT NULL AND cooldown_seconds IS NOT NULL AND breaker_state IS NOT NULL
+        WHEN 'CIRCUIT_BREAKER' THEN failure_threshold IS NOT NULL AND cooldown_seconds IS NOT NULL
+                                AND breaker_state IS NOT NULL
                                 AND limit_value IS NULL AND window_seconds IS NULL
         ELSE limit_value IS NULL AND window_seconds IS NULL AND failure_threshold IS NULL
              AND cooldown_seconds IS NULL AND breaker_state IS NULL
@@ -285,3 +294,6 @@ GRANT USAGE ON SCHEMA gobernanza TO leadboost_app;
 GRANT SELECT ON gobernanza.policies, gobernanza.active_policies TO leadboost_app;
 GRANT EXECUTE ON FUNCTION gobernanza.validate_action(uuid, text, numeric, timestamptz),
                           gobernanza.record_action_outcome(uuid, text, boolean, timestamptz) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
