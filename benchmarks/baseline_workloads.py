@@ -1,9 +1,9 @@
-"""The in-run baselines' tables and SQL: bare copies of the schema's tables, the event table layer by layer, and a
-pgbench TPC-B-like workload.
+"""The in-run baselines' tables and SQL: bare copies of the schema's tables, the event table layer by layer,
+and a pgbench TPC-B-like workload.
 
-Every measured path is reported as a ratio to one of these, measured in the same run on the same server, so the
-ratios hold on a noisy shared machine where absolute times do not. All of it lives in schema ``bench`` of the
-benchmark database only.
+Every measured path is reported as a ratio to one of these, measured in the same run on the same server, so
+the ratios hold on a noisy shared machine where absolute times do not. All of it lives in schema ``bench`` of
+the benchmark database only.
 """
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ CREATE TABLE bench.plain_request_keys (LIKE sys.request_keys INCLUDING DEFAULTS,
                                        PRIMARY KEY (tenant_id, idempotency_key));
 """
 
-# The event table one layer at a time (test_write_cost_layers.py): its indexes; then its CHECKs and foreign key.
+# The event table one layer at a time (test_write_cost_layers.py): its indexes; then its CHECKs and its
+# foreign key too.
 LAYERED_EVENT_TABLES = """
-CREATE TABLE bench.indexed_events (LIKE events.event_store INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
-CREATE TABLE bench.constrained_events (LIKE events.event_store INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES
-                                       INCLUDING CONSTRAINTS, FOREIGN KEY (tenant_id) REFERENCES iam.tenants (id));
+CREATE TABLE bench.indexed_events (LIKE events.event_store INCLUDING DEFAULTS INCLUDING IDENTITY
+                                   INCLUDING INDEXES);
+CREATE TABLE bench.constrained_events (LIKE events.event_store INCLUDING DEFAULTS INCLUDING IDENTITY
+                                       INCLUDING INDEXES INCLUDING CONSTRAINTS,
+                                       FOREIGN KEY (tenant_id) REFERENCES iam.tenants (id));
 """
 
 # pgbench -i at scale 1 (fillfactor 100): 1 branch, 10 tellers, 100 000 accounts.
@@ -66,7 +69,8 @@ VALUES (%s, %s, %s, %s, %s, %s)"""
 
 
 def insert_posting(transactions: str, entries: str) -> str:
-    """A posting's rows (a header and its legs) written directly, in one statement as the function call is one."""
+    """A posting's rows (a header and its legs) written directly, in one statement as the function call is
+    one."""
     return f"""
 WITH header AS (INSERT INTO {transactions} (tenant_id, currency) VALUES (%(tenant)s, 'EUR') RETURNING id)
 INSERT INTO {entries} (tenant_id, transaction_id, account_type, amount, direction, currency)
@@ -75,7 +79,7 @@ SELECT %(tenant)s, header.id, leg.account_type, leg.amount, leg.direction, 'EUR'
 
 
 def update_item(table: str) -> str:
-    """Reserve (+n) or release (-n) by a plain UPDATE: no expected version, it waits for the row lock instead."""
+    """Reserve (+n) or release (-n) by a plain UPDATE: no expected version, it waits for the row lock."""
     return f"""
 UPDATE {table} SET quantity_reserved = quantity_reserved + %s, version = version + 1
  WHERE tenant_id = %s AND sku = %s"""
@@ -84,9 +88,10 @@ UPDATE {table} SET quantity_reserved = quantity_reserved + %s, version = version
 def insert_key(table: str) -> str:
     """An idempotency key's first claim written directly (its payload hash computed by the caller)."""
     return f"""
-INSERT INTO {table} (tenant_id, idempotency_key, payload_hash, status, lock_token, locked_at, lease_expires_at,
-                     expires_at)
-VALUES (%s, %s, %s, 'PROCESSING', gen_random_uuid(), now(), now() + interval '5 minutes', now() + interval '1 day')"""
+INSERT INTO {table} (tenant_id, idempotency_key, payload_hash, status, lock_token, locked_at,
+                     lease_expires_at, expires_at)
+VALUES (%s, %s, %s, 'PROCESSING', gen_random_uuid(), now(), now() + interval '5 minutes',
+        now() + interval '1 day')"""
 
 
 def complete_key(table: str) -> str:
@@ -96,19 +101,21 @@ UPDATE {table} SET status = 'COMPLETED', response = %s, completed_at = now()
 
 
 def create_baseline_tables(conn: psycopg.Connection, hot_items: list[tuple[object, str]]) -> None:
-    """Create schema ``bench`` (owner connection, autocommit), fill what the baselines read or update, grant it to
-    leadboost_app (the benchmarks' clients run as that role, like the services do)."""
+    """Create schema ``bench`` (owner connection, autocommit), fill what the baselines read or update, grant
+    it to leadboost_app (the benchmarks' clients run as that role, like the services do)."""
     with conn.transaction():
         conn.execute(BARE_TABLES)
         conn.execute(LAYERED_EVENT_TABLES)
         conn.execute(TPCB_TABLES)
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO bench.plain_items (tenant_id, sku, quantity_on_hand) VALUES (%s, %s, %s)",
+            cur.executemany("INSERT INTO bench.plain_items (tenant_id, sku, quantity_on_hand)"
+                            " VALUES (%s, %s, %s)",
                             [(tenant, sku, 1_000_000_000) for tenant, sku in hot_items])
         conn.execute("GRANT USAGE ON SCHEMA bench TO leadboost_app;"
                      "GRANT ALL ON ALL TABLES IN SCHEMA bench TO leadboost_app;"
                      "GRANT ALL ON ALL SEQUENCES IN SCHEMA bench TO leadboost_app")
-    conn.execute("VACUUM (ANALYZE) bench.tpcb_branches, bench.tpcb_tellers, bench.tpcb_accounts, bench.plain_items")
+    conn.execute("VACUUM (ANALYZE) bench.tpcb_branches, bench.tpcb_tellers, bench.tpcb_accounts,"
+                 " bench.plain_items")
 
 
 def tpcb_parameters(rng: random.Random) -> dict[str, int]:
@@ -125,8 +132,8 @@ def tpcb_transaction(conn: psycopg.Connection, params: dict[str, int]) -> None:
 
 
 def tpcb_transaction_pipelined(conn: psycopg.Connection, params: dict[str, int]) -> None:
-    """The same transaction in one network round trip (pipeline mode): the stricter comparison for a write that
-    is one function call."""
+    """The same transaction in one network round trip (pipeline mode): the stricter comparison for a write
+    that is one function call."""
     with conn.pipeline(), conn.transaction():
         for statement in TPCB_STATEMENTS:
             conn.execute(statement, params)

@@ -1,7 +1,7 @@
 """Benchmark fixtures: the options, one production-shaped database loaded once per session, client connections
 as the services make them, and ``measure``, which records each path with its baseline for the ratio report.
 
-Not part of the default test run (pyproject testpaths): ``pytest benchmarks/ -p no:xdist`` or ``tox -e bench``.
+Not in the default test run (pyproject testpaths): ``tox -e bench``, or ``pytest benchmarks/ -p no:xdist``.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from baseline_workloads import create_baseline_tables
-from concurrent_clients import ClientPool
-from measurement import Measure, Paired
 from psycopg.types.string import TextLoader
 
+from leadboost_schema.bench_clients import ClientPool
 from leadboost_schema.bench_data import HOT_SKUS, Dataset, DatasetShape, load_dataset
+from leadboost_schema.bench_measure import Measure, Paired
 from leadboost_schema.clones import fresh_database
 from leadboost_schema.hot_queries import READS
 
@@ -40,15 +40,17 @@ def _scale(config: pytest.Config) -> int:
     try:
         events = int(float(text))
     except ValueError:
-        raise pytest.UsageError(f"--bench-scale: expected a number of events such as 1e5, got {text!r}") from None
+        raise pytest.UsageError(f"--bench-scale: expected a number of events such as 1e5, got {text!r}") \
+            from None
     if events < 20_000:
-        raise pytest.UsageError(f"--bench-scale: at least 2e4 events (the probe streams alone hold 11 100), got {text}")
+        raise pytest.UsageError(
+            f"--bench-scale: at least 2e4 events (the probe streams alone hold 11 100), got {text}")
     return events
 
 
 @dataclass
 class BenchDatabase:
-    """The session's benchmark database: its conninfo, what was loaded, and samples to draw parameters from."""
+    """The session's benchmark database: its conninfo, what was loaded, samples to draw parameters from."""
 
     dsn: str
     dataset: Dataset
@@ -57,8 +59,8 @@ class BenchDatabase:
     last_position: int
 
     def connect(self, tenant: uuid.UUID | None = None) -> psycopg.Connection:
-        """A connection as a service makes it: role leadboost_app bound to ``tenant`` (row-level security and the
-        functions' tenant checks apply); ``tenant=None``: the owner, as a projector or operator."""
+        """A connection as a service makes it: role leadboost_app bound to ``tenant`` (row-level security and
+        the functions' tenant checks apply); ``tenant=None``: the owner, as a projector or operator."""
         conn = psycopg.connect(self.dsn, autocommit=True)
         # Rows arrive as jsonb text, not Python objects: what is measured is the server and the protocol, not
         # Python's json module (which costs more than the read itself for a 100-event stream).
@@ -87,10 +89,10 @@ def bench_db(leadboost_server, leadboost_template, pytestconfig) -> Iterator[Ben
         pytestconfig.stash[_RUN_INFO] = {
             "server_version_num": leadboost_server.version, "backend": leadboost_server.backend,
             "clients": pytestconfig.getoption("bench_clients"),
-            "dataset": {"events": dataset.event_count, "streams": dataset.stream_count, "tenants": len(dataset.tenant_ids),
-                        "snapshots": dataset.snapshot_count, "ledger_entries": dataset.ledger_entries,
-                        "inventory_items": dataset.inventory_items, "request_keys": dataset.request_keys,
-                        "load_seconds": dataset.load_seconds}}
+            "dataset": {"events": dataset.event_count, "streams": dataset.stream_count,
+                        "tenants": len(dataset.tenant_ids), "snapshots": dataset.snapshot_count,
+                        "ledger_entries": dataset.ledger_entries, "inventory_items": dataset.inventory_items,
+                        "request_keys": dataset.request_keys, "load_seconds": dataset.load_seconds}}
         yield BenchDatabase(dsn, dataset, positions, streams, last)
 
 
@@ -114,8 +116,8 @@ def owner_conn(bench_db) -> Iterator[psycopg.Connection]:
 
 @pytest.fixture
 def client_pool(bench_db) -> Iterator[Callable[[list[uuid.UUID | None]], ClientPool]]:
-    """``client_pool(tenants)``: one connection per entry, leadboost_app bound to that tenant (repeat a tenant for
-    several clients of it; None: the owner), closed after the test."""
+    """``client_pool(tenants)``: one connection per entry, leadboost_app bound to that tenant (repeat a tenant
+    for several clients of it; None: the owner), closed after the test."""
     pools: list[ClientPool] = []
 
     def make(tenants: list[uuid.UUID | None]) -> ClientPool:
@@ -134,7 +136,7 @@ def measure(benchmark) -> Measure:
 
 @pytest.fixture
 def pk_select(app_conn, bench_db) -> Paired:
-    """The read baseline, to pair with a read: one event of the probe tenant by primary key, as leadboost_app."""
+    """The read baseline to pair with reads: an event of the probe tenant by primary key, as leadboost_app."""
     positions = itertools.cycle(bench_db.probe_positions)
     statement = READS["event_by_position"].sql
     return Paired("pk_select", lambda: app_conn.execute(statement, {"position": next(positions)}).fetchall())

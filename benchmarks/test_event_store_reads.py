@@ -1,5 +1,5 @@
-"""event_store reads, one client, each paired with the primary-key SELECT: a stream in version order (whole, and a
-page after a version), a stream's latest event, a stream type over a time window (the document's index
+"""event_store reads, one client, each paired with the primary-key SELECT: a stream in version order (whole,
+and a page after a version), a stream's latest event, a stream type over a time window (the document's index
 ``(stream_type, occurred_at DESC)``), a projector's catch-up by global position, stream_summary, balances."""
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ def _read(conn, name: str, params_of):
 def test_stream_read_whole(measure, pk_select, app_conn, bench_db, length):
     params = {"tenant": bench_db.dataset.probe_tenant, "stream": bench_db.dataset.probe_streams[length]}
     measure.calls(f"stream_read_{length}", _read(app_conn, "stream_read", lambda: params),
-                  rounds=300 if length == 100 else 50, baseline=pk_select, target=0.2 if length == 100 else None)
+                  rounds=300 if length == 100 else 50, baseline=pk_select,
+                  target=0.2 if length == 100 else None)
 
 
 def test_stream_page_after_version(measure, pk_select, app_conn, bench_db):
     """100 events after a random version of the 10^4-event stream."""
     rng = random.Random(1)
-    base = {"tenant": bench_db.dataset.probe_tenant, "stream": bench_db.dataset.probe_streams[10_000], "limit": 100}
+    base = {"tenant": bench_db.dataset.probe_tenant, "stream": bench_db.dataset.probe_streams[10_000],
+            "limit": 100}
     measure.calls("stream_page_100", _read(app_conn, "stream_page",
                                            lambda: {**base, "after_version": rng.randrange(9_900)}),
                   rounds=300, baseline=pk_select)
@@ -39,7 +41,8 @@ def test_stream_page_after_version(measure, pk_select, app_conn, bench_db):
 def test_latest_event(measure, pk_select, app_conn, bench_db):
     streams = itertools.cycle(bench_db.probe_tenant_streams)
     tenant = bench_db.dataset.probe_tenant
-    measure.calls("latest_event", _read(app_conn, "latest_event", lambda: {"tenant": tenant, "stream": next(streams)}),
+    measure.calls("latest_event",
+                  _read(app_conn, "latest_event", lambda: {"tenant": tenant, "stream": next(streams)}),
                   rounds=1000, baseline=pk_select)
 
 
@@ -58,11 +61,11 @@ def test_stream_type_over_time(measure, pk_select, owner_conn):
 
 
 def test_stream_type_over_time_one_tenant(measure, pk_select, app_conn):
-    """The same statement as leadboost_app bound to one tenant: row-level security adds tenant_id = <bound>, which
-    the index cannot seek on, so it walks the type's window and filters out the other tenants' events."""
+    """The same statement as leadboost_app bound to one tenant: row-level security adds tenant_id = <bound>,
+    which the index cannot seek on, so it walks the type's window and filters other tenants' events out."""
     rng = random.Random(2)
     measure.calls("stream_type_window_tenant", _read(app_conn, "stream_type_window", lambda: _window(rng)),
-                  rounds=100, baseline=pk_select)
+                  rounds=200, baseline=pk_select)
 
 
 def test_catch_up(measure, pk_select, owner_conn, bench_db):
@@ -86,8 +89,9 @@ def test_stream_summary_of_a_tenant(measure, pk_select, bench_db):
     """Every stream of a median tenant (a dashboard's list)."""
     tenant = bench_db.dataset.tenant_ids[len(bench_db.dataset.tenant_ids) // 2]
     with bench_db.connect(tenant) as conn:
-        measure.calls("tenant_stream_summary", _read(conn, "tenant_stream_summary", lambda: {"tenant": tenant}),
-                      rounds=100, baseline=pk_select)
+        measure.calls("tenant_stream_summary",
+                      _read(conn, "tenant_stream_summary", lambda: {"tenant": tenant}),
+                      rounds=200, baseline=pk_select)
 
 
 def test_account_balances_of_a_tenant(measure, pk_select, bench_db):

@@ -1,9 +1,11 @@
-"""The rows the write benchmarks send, shared by each measured path and its baseline so both write the same data."""
+"""The rows the write benchmarks send, shared by each measured path and its baseline so both write the same
+data."""
 from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-EVENT_PAYLOAD = Jsonb({"daily_budget": 120.5, "currency": "EUR", "channel": "search", "reason": "weekly pacing"})
+EVENT_PAYLOAD = Jsonb({"daily_budget": 120.5, "currency": "EUR", "channel": "search",
+                       "reason": "weekly pacing"})
 
 # A 2-leg transfer and a 4-leg posting (spend with tax, paid partly from credit).
 LEGS = {

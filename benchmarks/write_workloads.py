@@ -1,8 +1,9 @@
-"""The write workloads as client operations ``op(conn, client, call)``: each public function on a hot write path,
-and the same rows written plainly (the baselines) or straight into the schema's tables (the cost layers).
+"""The write workloads as client operations ``op(conn, client, call)``: each public function on a hot write
+path, and the same rows written plainly (the baselines) or straight into the schema's tables (the cost
+layers).
 
-Every factory call makes a fresh workload (its own stream and key names), so one workload can run standalone and
-again paired with another in the same database without colliding.
+Every factory call makes a fresh workload (its own stream and key names), so one workload can run standalone
+and again paired with another in the same database without colliding.
 """
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from baseline_workloads import (
     tpcb_transaction_pipelined,
     update_item,
 )
-from concurrent_clients import Operation
 from psycopg.types.json import Jsonb
 from workload_rows import EVENT_PAYLOAD, LEGS, REQUEST_PAYLOAD, RESPONSE
 
+from leadboost_schema.bench_clients import Operation
 from leadboost_schema.bench_data import HOT_SKUS
 from leadboost_schema.hot_queries import CALLS
 
@@ -44,19 +45,19 @@ def event_appends(tenants: list[uuid.UUID], table: str | None = None) -> Operati
         expected = versions[client].get(stream, 0)
         if table is None:
             conn.execute(CALLS["append_event"].sql, {
-                "tenant": tenants[client], "stream": stream, "stream_type": "CAMPAIGN", "event_type": "BudgetChanged",
-                "payload": EVENT_PAYLOAD, "expected_version": expected})
+                "tenant": tenants[client], "stream": stream, "stream_type": "CAMPAIGN",
+                "event_type": "BudgetChanged", "payload": EVENT_PAYLOAD, "expected_version": expected})
         else:
-            conn.execute(insert_event(table), (tenants[client], stream, "CAMPAIGN", expected + 1, "BudgetChanged",
-                                               EVENT_PAYLOAD))
+            conn.execute(insert_event(table), (tenants[client], stream, "CAMPAIGN", expected + 1,
+                                               "BudgetChanged", EVENT_PAYLOAD))
         versions[client][stream] = expected + 1
 
     return append
 
 
 def postings(tenants: list[uuid.UUID], legs: int, tables: tuple[str, str] | None = None) -> Operation:
-    """A ``legs``-leg posting per call for the client's tenant: finanzas.post_transaction (``tables`` None), or its
-    header and legs inserted in one statement into ``tables`` (transactions, entries)."""
+    """A ``legs``-leg posting per call for the client's tenant: finanzas.post_transaction (``tables`` None),
+    or its header and legs inserted in one statement into ``tables`` (transactions, entries)."""
     statement = CALLS["post_transaction"].sql if tables is None else insert_posting(*tables)
 
     def post(conn, client, call):
@@ -122,8 +123,8 @@ class Reservations:
 
 
 def claims(tenants: list[uuid.UUID], table: str | None = None) -> Operation:
-    """A new idempotency key claimed and completed: sys.claim_request_key + sys.complete_request_key (``table``
-    None), or its row inserted and then updated to COMPLETED in ``table``."""
+    """A new idempotency key claimed and completed: sys.claim_request_key + sys.complete_request_key
+    (``table`` None), or its row inserted and then updated to COMPLETED in ``table``."""
     serial = itertools.count()
     prefix = f"w{next(_workload)}"
 
@@ -133,7 +134,8 @@ def claims(tenants: list[uuid.UUID], table: str | None = None) -> Operation:
             params = {"tenant": tenant, "key": key, "payload": REQUEST_PAYLOAD}
             outcome, token = conn.execute(CALLS["claim_request_key"].sql, params).fetchone()
             assert outcome == "CLAIMED", outcome
-            conn.execute(CALLS["complete_request_key"].sql, {**params, "lock_token": token, "response": RESPONSE})
+            conn.execute(CALLS["complete_request_key"].sql,
+                         {**params, "lock_token": token, "response": RESPONSE})
         else:
             conn.execute(insert_key(table), (tenant, key, _REQUEST_HASH))
             conn.execute(complete_key(table), (RESPONSE, tenant, key))

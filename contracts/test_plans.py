@@ -1,12 +1,14 @@
-"""Plan contracts: every hot path reads the large tables by its intended index, never by a sequential scan, and
-reads a bounded number of rows where its result is bounded (a page, a stream's head, a rehydration from a snapshot).
+"""Plan contracts: every hot path reads the large tables by its intended index, never by a sequential scan,
+and reads a bounded number of rows where its result is bounded (a page, a stream's head, a rehydration from a
+snapshot).
 
 On a small generated dataset of production shape (10^4 events in skewed streams over 20 tenants, snapshots, a
-ledger, stock, idempotency keys) with real statistics (VACUUM ANALYZE; no planner switch turned off): the reads
-as a service (leadboost_app bound to its tenant) or a projector (the owner) sends them, and the public functions
-on the write and rehydration paths, whose inner statements, trigger queries and foreign-key checks auto_explain
-reports; each with custom and with generic plans (what a prepared statement or a PL/pgSQL function settles on
-after five runs). The hot paths, their indexes and row bounds are ``leadboost_schema.hot_queries``.
+ledger, stock, idempotency keys) with real statistics (VACUUM ANALYZE; no planner switch turned off): the
+reads as a service (leadboost_app bound to its tenant) or a projector (the owner) sends them, and the public
+functions on the write and rehydration paths, whose inner statements, trigger queries and foreign-key checks
+auto_explain reports; each with custom and with generic plans (what a prepared statement or a PL/pgSQL
+function settles on after five runs). The hot paths, their indexes and row bounds are
+``leadboost_schema.hot_queries``.
 """
 from __future__ import annotations
 
@@ -30,12 +32,13 @@ from leadboost_schema.plan_check import Scan, explain, index_violations, nested_
 SHAPE = DatasetShape(events=10_000, probe_lengths=(100, 1_000), snapshot_every=4)
 PROBE = 1_000
 
-# Plan defects found by these contracts, with the fix proposed to the schema's owner (issue 6). Strict: the test
-# fails as soon as the defect is fixed, so the entry is removed with the fix.
+# Plan defects found by these contracts, with the fix proposed to the schema's owner (issue 6). Strict: the
+# test fails as soon as the defect is fixed, so the entry is removed with the fix.
 KNOWN_DEFECTS = {
     ("rehydrate", "force_generic_plan"):
         "events.resolve_stream_version's SELECT max(version): its generic plan aggregates the whole stream "
-        "(an index-only scan of every version) instead of reading the head; ORDER BY version DESC LIMIT 1 fixes it",
+        "(an index-only scan of every version) instead of reading the head; "
+        "ORDER BY version DESC LIMIT 1 fixes it",
 }
 
 
@@ -72,7 +75,8 @@ def assert_hot_path(found: list[Scan], query: HotQuery) -> None:
     wrong = index_violations(found, query.indexes, LARGE_TABLES)
     assert not wrong, "\n".join(wrong)
     unread = set(query.indexes) - {scan.table for scan in found}
-    assert not unread, f"the hot path no longer reads {sorted(unread)}: update hot_queries if that is intended"
+    assert not unread, \
+        f"the hot path no longer reads {sorted(unread)}: update hot_queries if that is intended"
     if query.reads_at_most is not None:
         rows = rows_read(found, LARGE_TABLES)
         assert rows <= query.reads_at_most, (
@@ -84,7 +88,8 @@ def read_parameters(dataset: Dataset, name: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     # Whole-tenant reads use a mid-sized tenant: the largest holds a fifth of the rows, where a scan is fair.
     whole_tenant = name in ("tenant_stream_summary", "account_balances")
-    return {"tenant": dataset.tenant_ids[len(dataset.tenant_ids) // 2] if whole_tenant else dataset.probe_tenant,
+    tenant = dataset.tenant_ids[len(dataset.tenant_ids) // 2] if whole_tenant else dataset.probe_tenant
+    return {"tenant": tenant,
             "stream": dataset.probe_streams[PROBE], "after_version": PROBE // 2, "limit": 50,
             "stream_type": "CAMPAIGN", "since": now - timedelta(days=30), "until": now - timedelta(days=20),
             "position": dataset.event_count // 2}
@@ -115,11 +120,12 @@ def call_scenario(conn: psycopg.Connection, dataset: Dataset, name: str) -> list
     work: the deferred ledger check runs, and is observed, only at COMMIT."""
     tenant, stream = dataset.probe_tenant, dataset.probe_streams[PROBE]
     key = f"plan-{uuid.uuid4()}"
-    payload, legs = Jsonb({"amount": 10}), Jsonb([{"account_type": "CASH", "amount": 10.5, "direction": 1},
-                                                 {"account_type": "REVENUE", "amount": 10.5, "direction": -1}])
+    payload = Jsonb({"amount": 10})
+    legs = Jsonb([{"account_type": "CASH", "amount": 10.5, "direction": 1},
+                  {"account_type": "REVENUE", "amount": 10.5, "direction": -1}])
     if name == "append_event":
-        return [(name, {"tenant": tenant, "stream": stream, "stream_type": "CAMPAIGN", "event_type": "BudgetChanged",
-                        "payload": Jsonb({"daily_budget": 120.5}),
+        return [(name, {"tenant": tenant, "stream": stream, "stream_type": "CAMPAIGN",
+                        "event_type": "BudgetChanged", "payload": Jsonb({"daily_budget": 120.5}),
                         "expected_version": _stream_head(conn, tenant, stream)})]
     if name in ("rehydrate", "replay_stream"):
         return [(name, {"tenant": tenant, "stream": stream})]
@@ -137,7 +143,8 @@ def call_scenario(conn: psycopg.Connection, dataset: Dataset, name: str) -> list
     if name == "complete_request_key":
         token = conn.execute(CALLS["claim_request_key"].sql,
                              {"tenant": tenant, "key": key, "payload": payload}).fetchone()[1]
-        return [(name, {"tenant": tenant, "key": key, "lock_token": token, "response": Jsonb({"status": 201})})]
+        return [(name, {"tenant": tenant, "key": key, "lock_token": token,
+                        "response": Jsonb({"status": 201})})]
     raise AssertionError(f"no scenario for {name}: add one with the hot call")
 
 

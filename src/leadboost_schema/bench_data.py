@@ -1,12 +1,13 @@
-"""Production-shaped synthetic data for benchmarks and plan contracts, loaded by COPY into a migrated database.
+"""Production-shaped synthetic data for the benchmarks and plan contracts, loaded by COPY into a database.
 
-Shape: many tenants with Zipf-skewed sizes; event streams of several types with heavy-tailed (Pareto) lengths and
-event times spread over a year, loaded in time order so global positions follow occurred_at as in production;
-probe streams of exact lengths with snapshots every 100 events (the last 3 kept, the newest 50 events behind the
-head); a double-entry ledger of 2–4-leg postings; inventory items (two hot ones); idempotency keys in every status.
-Bulk COPY runs with the tables' row triggers off; the rules they enforce are checked on the loaded rows before
-COMMIT, and snapshots go through events.create_snapshot, so the data is valid by the database's own rules.
-Deterministic for a given shape (seed), apart from ids the server generates.
+Shape: many tenants with Zipf-skewed sizes; event streams of several types with heavy-tailed (Pareto) lengths
+and event times spread over a year, loaded in time order so global positions follow occurred_at as in
+production; probe streams of exact lengths with snapshots every 100 events (the last 3 kept, the newest 50
+events behind the head); a double-entry ledger of 2–4-leg postings; inventory items (two hot ones);
+idempotency keys in every status. Bulk COPY runs with the tables' row triggers off; the rules they enforce are
+checked on the loaded rows before COMMIT, and snapshots go through events.create_snapshot, so the data is
+valid by the database's own rules. Deterministic for a given shape (seed), apart from ids the server
+generates.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ _STREAM_BITS = 24  # events are sorted as (time_ms << 24 | stream index): up to 
 STREAM_TYPES: dict[str, tuple[float, str, tuple[str, ...], tuple[str, ...]]] = {
     "LEAD": (0.40, "LeadCaptured", ("LeadScored", "LeadQualified", "LeadContacted", "LeadLost"),
              ("score", "source", "email_domain", "owner", "stage", "country", "utm_campaign", "notes")),
-    "CAMPAIGN": (0.30, "CampaignCreated", ("BudgetChanged", "CampaignPaused", "CampaignResumed", "MetricsRecorded"),
+    "CAMPAIGN": (0.30, "CampaignCreated",
+                 ("BudgetChanged", "CampaignPaused", "CampaignResumed", "MetricsRecorded"),
                  ("name", "daily_budget", "currency", "status", "channel", "impressions", "clicks", "spend")),
     "AD_SET": (0.15, "AdSetCreated", ("BidChanged", "CreativeAttached", "MetricsRecorded"),
                ("bid", "audience", "placement", "creative_id", "impressions", "clicks", "ctr", "status")),
@@ -57,6 +59,7 @@ class DatasetShape:
     snapshots_kept: int = 3
     tenants: int | None = None
     pareto_alpha: float = 1.2
+    items_per_tenant: int = 20
 
     @property
     def tenant_count(self) -> int:
@@ -73,8 +76,6 @@ class DatasetShape:
     @property
     def request_keys(self) -> int:
         return max(500, self.events // 20)
-
-    items_per_tenant: int = 20
 
 
 @dataclass
@@ -121,8 +122,8 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 
 
 def plan_streams(shape: DatasetShape, rng: random.Random) -> list[_Stream]:
-    """Probe streams first (tenant 0, exact lengths, the whole year), then heavy-tailed streams until the event
-    budget is spent."""
+    """Probe streams first (tenant 0, exact lengths, the whole year), then heavy-tailed streams until the
+    event budget is spent."""
     streams = [_Stream(0, f"campaign-probe-{length}", "CAMPAIGN", length, 0, YEAR_MS)
                for length in shape.probe_lengths]
     budget = shape.events - sum(shape.probe_lengths)
@@ -134,8 +135,9 @@ def plan_streams(shape: DatasetShape, rng: random.Random) -> list[_Stream]:
         length = min(budget, shape.max_stream_length, int(rng.paretovariate(shape.pareto_alpha)))
         stream_type = type_names[_pick(rng, type_weights)]
         start = rng.randrange(YEAR_MS)
-        streams.append(_Stream(_pick(rng, tenant_weights), f"{stream_type.lower().replace('_', '-')}-{next(serial):07d}",
-                               stream_type, length, start, rng.randrange(start, YEAR_MS + 1)))
+        stream_id = f"{stream_type.lower().replace('_', '-')}-{next(serial):07d}"
+        streams.append(_Stream(_pick(rng, tenant_weights), stream_id, stream_type, length, start,
+                               rng.randrange(start, YEAR_MS + 1)))
         budget -= length
     return streams
 
@@ -143,8 +145,9 @@ def plan_streams(shape: DatasetShape, rng: random.Random) -> list[_Stream]:
 def _payload_pools(rng: random.Random, size: int = 256) -> dict[str, list[str]]:
     """Per stream type, ``size`` distinct payloads of 2–4 of the type's keys (cheaper than one per event)."""
     def one(keys: tuple[str, ...]) -> str:
-        return json.dumps({k: round(rng.uniform(0, 10_000), 2) if rng.random() < 0.5 else f"{k}-{rng.randrange(1000)}"
-                           for k in rng.sample(keys, rng.randint(2, 4))})
+        return json.dumps({
+            k: round(rng.uniform(0, 10_000), 2) if rng.random() < 0.5 else f"{k}-{rng.randrange(1000)}"
+            for k in rng.sample(keys, rng.randint(2, 4))})
     return {t: [one(spec[3]) for _ in range(size)] for t, spec in STREAM_TYPES.items()}
 
 
@@ -175,8 +178,8 @@ def _event_rows(streams: list[_Stream], rng: random.Random, tenant_ids: list[uui
 
 def _snapshot_versions(shape: DatasetShape, stream: _Stream, probe: bool) -> list[int]:
     """Probe streams: every ``snapshot_every`` events, the last ``snapshots_kept`` kept, the newest half an
-    interval behind the head (so rehydration always folds the same number of events). Other streams of at least
-    two intervals: one snapshot at the last whole interval."""
+    interval behind the head (so rehydration always folds the same number of events). Other streams of at
+    least two intervals: one snapshot at the last whole interval."""
     every = shape.snapshot_every
     if probe:
         newest = stream.length - every // 2
@@ -196,8 +199,9 @@ def _load_tenants(conn: psycopg.Connection, shape: DatasetShape, rng: random.Ran
 
 @contextlib.contextmanager
 def _row_triggers_off(conn: psycopg.Connection, *tables: str) -> Iterator[None]:
-    """Inside the caller's transaction: the tables' user triggers off for a bulk load, then back exactly as they
-    were (ALWAYS / ORIGIN / REPLICA). The caller checks the loaded rows by the triggers' rules before COMMIT."""
+    """Inside the caller's transaction: the tables' user triggers off for a bulk load, then back exactly as
+    they were (ALWAYS / ORIGIN / REPLICA). The caller checks the loaded rows by the triggers' rules before
+    COMMIT."""
     states = conn.execute(
         "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger"
         " WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal", (list(tables),)).fetchall()
@@ -220,12 +224,13 @@ def _require_none(conn: psycopg.Connection, what: str, query: str) -> None:
 
 def _load_events(conn: psycopg.Connection, streams: list[_Stream], rng: random.Random,
                  tenant_ids: list[uuid.UUID], anchor: datetime) -> int:
-    """COPY with the per-row version trigger off (it would look up every stream's head once per row); the rule it
-    enforces — versions 1..n without gaps, one stream_type per stream — is checked on the whole table instead."""
+    """COPY with the per-row version trigger off (it would look up every stream's head once per row); the rule
+    it enforces — versions 1..n without gaps, one stream_type per stream — is checked on the whole table
+    instead."""
     count = 0
     with conn.transaction(), _row_triggers_off(conn, "events.event_store"):
-        with conn.cursor().copy("COPY events.event_store (tenant_id, stream_id, stream_type, version, event_type,"
-                                " payload, metadata, occurred_at) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY events.event_store (tenant_id, stream_id, stream_type, version,"
+                                " event_type, payload, metadata, occurred_at) FROM STDIN") as copy:
             for row in _event_rows(streams, rng, tenant_ids, anchor):
                 copy.write_row(row)
                 count += 1
@@ -260,8 +265,8 @@ def _legs(rng: random.Random) -> list[tuple[str, int, int]]:
 
 def _load_ledger(conn: psycopg.Connection, shape: DatasetShape, rng: random.Random,
                  tenant_ids: list[uuid.UUID], anchor: datetime) -> int:
-    """Headers and legs by COPY with the ledger's row triggers off (created_xid keeps its column default); their
-    rules — at least two legs, balanced — are checked on the whole ledger before COMMIT."""
+    """Headers and legs by COPY with the ledger's row triggers off (created_xid keeps its column default);
+    their rules — at least two legs, balanced — are checked on the whole ledger before COMMIT."""
     weights = _zipf_cumulative(len(tenant_ids))
     origin = anchor - timedelta(milliseconds=YEAR_MS)
     times = sorted(rng.randrange(YEAR_MS) for _ in range(shape.ledger_transactions))
@@ -275,11 +280,12 @@ def _load_ledger(conn: psycopg.Connection, shape: DatasetShape, rng: random.Rand
                     for account, cents, direction in _legs(rng))
     with conn.transaction(), _row_triggers_off(conn, "finanzas.transactions", "finanzas.ledger_entries"), \
             conn.cursor() as cur:
-        with cur.copy("COPY finanzas.transactions (id, tenant_id, currency, description, posted_at) FROM STDIN") as c:
+        with cur.copy("COPY finanzas.transactions (id, tenant_id, currency, description, posted_at)"
+                      " FROM STDIN") as c:
             for row in headers:
                 c.write_row(row)
-        with cur.copy("COPY finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount, direction,"
-                      " currency, posted_at) FROM STDIN") as c:
+        with cur.copy("COPY finanzas.ledger_entries (tenant_id, transaction_id, account_type, amount,"
+                      " direction, currency, posted_at) FROM STDIN") as c:
             for row in legs:
                 c.write_row(row)
         _require_none(conn, "unbalanced or one-legged postings", """
@@ -295,9 +301,10 @@ def _load_inventory(conn: psycopg.Connection, shape: DatasetShape, rng: random.R
     for tenant in tenant_ids:
         for n in range(shape.items_per_tenant):
             on_hand = rng.randint(0, 1_000)
-            rows.append((tenant, f"SKU-{n:05d}", f"item {n}", on_hand, rng.randint(0, on_hand), rng.randint(1, 50)))
-    with conn.cursor().copy("COPY stock.inventory_items (tenant_id, sku, name, quantity_on_hand, quantity_reserved,"
-                            " version) FROM STDIN") as copy:
+            rows.append((tenant, f"SKU-{n:05d}", f"item {n}", on_hand, rng.randint(0, on_hand),
+                         rng.randint(1, 50)))
+    with conn.cursor().copy("COPY stock.inventory_items (tenant_id, sku, name, quantity_on_hand,"
+                            " quantity_reserved, version) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
     return len(rows)
@@ -306,9 +313,9 @@ def _load_inventory(conn: psycopg.Connection, shape: DatasetShape, rng: random.R
 def _load_request_keys(conn: psycopg.Connection, shape: DatasetShape, rng: random.Random,
                        tenant_ids: list[uuid.UUID], anchor: datetime) -> int:
     weights = _zipf_cumulative(len(tenant_ids))
-    with conn.cursor().copy("COPY sys.request_keys (tenant_id, idempotency_key, payload_hash, status, response, error,"
-                            " lock_token, locked_at, lease_expires_at, attempts, created_at, completed_at, expires_at)"
-                            " FROM STDIN") as copy:
+    with conn.cursor().copy("COPY sys.request_keys (tenant_id, idempotency_key, payload_hash, status,"
+                            " response, error, lock_token, locked_at, lease_expires_at, attempts, created_at,"
+                            " completed_at, expires_at) FROM STDIN") as copy:
         for n in range(shape.request_keys):
             created = anchor - timedelta(seconds=rng.randrange(23 * 3600))
             status = rng.choices(("COMPLETED", "FAILED", "PROCESSING"), weights=(85, 10, 5))[0]
@@ -324,8 +331,8 @@ def _load_request_keys(conn: psycopg.Connection, shape: DatasetShape, rng: rando
 
 
 def load_dataset(conn: psycopg.Connection, shape: DatasetShape = DatasetShape()) -> Dataset:
-    """Generate and load ``shape`` into the migrated database behind ``conn`` (autocommit, a role that owns the
-    schema), then VACUUM ANALYZE, as autovacuum would have done in production."""
+    """Generate and load ``shape`` into the migrated database behind ``conn`` (autocommit, a role that owns
+    the schema), then VACUUM ANALYZE, as autovacuum would have done in production."""
     rng = random.Random(shape.seed)
     anchor = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     seconds: dict[str, float] = {}
@@ -349,5 +356,5 @@ def load_dataset(conn: psycopg.Connection, shape: DatasetShape = DatasetShape())
     return Dataset(shape=shape, tenant_ids=tenant_ids,
                    probe_streams={s.length: s.stream_id for s in streams[:len(shape.probe_lengths)]},
                    stream_count=len(streams), event_count=events, snapshot_count=snapshots,
-                   ledger_transactions=shape.ledger_transactions, ledger_entries=entries, inventory_items=items,
-                   request_keys=keys, load_seconds=seconds)
+                   ledger_transactions=shape.ledger_transactions, ledger_entries=entries,
+                   inventory_items=items, request_keys=keys, load_seconds=seconds)

@@ -1,14 +1,16 @@
-"""Ratio report of a pytest-benchmark run: each path's time per operation against its in-run baseline's,
+"""Ratio report of pytest-benchmark runs: each path's time per operation against its in-run baseline's,
 compared with stored ratios; a markdown table, an SVG chart and an exit status for CI.
 
-    python -m leadboost_schema.bench_report results.json --baseline benchmarks/baseline.json \\
-        --markdown report.md --svg report.svg
+    python -m leadboost_schema.bench_report results.json [more.json ...] \\
+        --baseline benchmarks/baseline.json --markdown report.md --svg report.svg
 
-A benchmark takes part when its ``extra_info`` names its ``path`` (and, unless it is a baseline, the ``baseline``
-path it is divided by; optional ``target``, ``also``, ``ops_per_round``). ratio = baseline's median time per
-operation / the path's: 1.0 is as fast as the baseline, 0.5 half as fast. Absolute times on shared machines
-wander; ratios measured in one run are what is compared. Exit status: 0, 1 when a ratio fell more than the
-tolerance below its stored value (or, with --enforce-targets, below its target), 2 when the input is unusable.
+A benchmark takes part when its ``extra_info`` names its ``path`` and, unless it is a baseline itself, the
+``baseline`` path it is divided by (optional: ``target``, ``also``, ``ops_per_round``, ``clients``,
+``paired_baseline_rounds``). ratio = the baseline's time per operation / the path's: 1.0 is as fast as the
+baseline, 0.5 half as fast. Several result files (runs) give each path the median of its ratios, and
+``--write-baseline`` then also stores how far apart the runs were, as that path's tolerance. Exit status: 0; 1
+when a ratio fell more than its tolerance below its stored value (or, with --enforce-targets, below its
+target); 2 when an input is unusable.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_TOLERANCE = 0.3
+MAX_TOLERANCE = 0.8  # a path noisier than this is reported, never gated
 
 
 class ReportInputError(Exception):
@@ -31,7 +34,7 @@ class ReportInputError(Exception):
 
 @dataclass
 class PathFigure:
-    """One labelled benchmark: its median time per operation and what it is compared with."""
+    """One labelled benchmark of one run: its median time per operation and what it is compared with."""
 
     path: str
     group: str
@@ -41,17 +44,19 @@ class PathFigure:
     target: float | None
     also: list[str]
     notes: dict[str, Any]
-    paired_ratio: float | None = None  # median over rounds of (baseline round time / this round's time)
+    paired_ratio: float | None = None  # baseline's median round time / this path's, over the same rounds
     paired_per_op: float | None = None  # the paired baseline's median time per operation
 
 
 @dataclass
 class RatioRow:
-    """A measured path against its baseline, and against the stored ratio."""
+    """A measured path against its baseline (over one or more runs), and against its stored ratio."""
 
-    figure: PathFigure
-    ratio: float | None
+    figure: PathFigure  # the first run's
+    ratio: float | None  # median over the runs
+    runs: list[float] = field(default_factory=list)  # each run's ratio
     stored: float | None = None
+    tolerance: float = DEFAULT_TOLERANCE
     also: dict[str, float] = field(default_factory=dict)
     status: str = "new"  # ok | regressed | improved | new | no baseline in run
 
@@ -63,25 +68,17 @@ class RatioRow:
     def change(self) -> float | None:
         return None if self.ratio is None or not self.stored else self.ratio / self.stored - 1
 
+    @property
+    def spread(self) -> float:
+        """How far apart the runs' ratios were: max / min - 1 (0 for a single run)."""
+        return max(self.runs) / min(self.runs) - 1 if len(self.runs) > 1 and min(self.runs) > 0 else 0.0
+
 
 _LABEL_KEYS = {"path", "baseline", "target", "also", "ops_per_round", "clients", "paired_baseline_rounds"}
 
 
-def _paired(stats: dict[str, Any], paired: list[float], ops: int) -> tuple[float | None, float | None]:
-    """From a path run paired with its baseline: the median of the per-round ratios (when the rounds' own times
-    are in the results), else the ratio of the medians; and the baseline's median time per operation."""
-    if not paired:
-        return None, None
-    rounds = stats.get("data") or []
-    if len(rounds) == len(paired) and all(rounds):
-        ratio = statistics.median(b / p for b, p in zip(paired, rounds, strict=True))
-    else:
-        ratio = statistics.median(paired) / stats["median"]
-    return ratio, statistics.median(paired) / ops
-
-
 def read_figures(results: dict[str, Any]) -> dict[str, PathFigure]:
-    """The labelled benchmarks of a pytest-benchmark JSON document, by path."""
+    """The labelled benchmarks of one pytest-benchmark JSON document, by path."""
     if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), list):
         raise ReportInputError("not a pytest-benchmark JSON document (no 'benchmarks' list)")
     figures: dict[str, PathFigure] = {}
@@ -90,35 +87,48 @@ def read_figures(results: dict[str, Any]) -> dict[str, PathFigure]:
         if "path" not in info:
             continue
         ops = int(info.get("ops_per_round", 1))
-        paired_ratio, paired_per_op = _paired(bench["stats"], info.get("paired_baseline_rounds") or [], ops)
+        median = bench["stats"]["median"]
+        paired = info.get("paired_baseline_rounds") or []
+        # Both medians over the same interleaved rounds: a change of load hits both.
+        paired_median = statistics.median(paired) if paired else None
         figures[info["path"]] = PathFigure(
             path=info["path"], group=bench.get("group") or "", clients=int(info.get("clients", 1)),
-            per_op=bench["stats"]["median"] / ops, baseline=info.get("baseline"), target=info.get("target"),
+            per_op=median / ops, baseline=info.get("baseline"), target=info.get("target"),
             also=list(info.get("also", [])), notes={k: v for k, v in info.items() if k not in _LABEL_KEYS},
-            paired_ratio=paired_ratio, paired_per_op=paired_per_op)
+            paired_ratio=paired_median / median if paired_median else None,
+            paired_per_op=paired_median / ops if paired_median else None)
     if not figures:
         raise ReportInputError("no benchmark carries extra_info['path']: nothing to report")
     return figures
 
 
-def ratio_rows(figures: dict[str, PathFigure], stored: dict[str, float], tolerance: float) -> list[RatioRow]:
-    """One row per measured path (baselines themselves are not rows), judged against ``stored``."""
+def _ratio(figures: dict[str, PathFigure], figure: PathFigure) -> float | None:
+    """Paired if it was, else against the baseline's own benchmark in the same run."""
+    if figure.paired_ratio is not None:
+        return figure.paired_ratio
+    base = figures.get(figure.baseline or "")
+    return base.per_op / figure.per_op if base else None
+
+
+def ratio_rows(runs: list[dict[str, PathFigure]], stored: dict[str, float], tolerances: dict[str, float],
+               tolerance: float) -> list[RatioRow]:
+    """One row per measured path (baselines themselves are not rows), the median of the runs' ratios, judged
+    against ``stored`` with the path's tolerance (``tolerances``, else ``tolerance``)."""
     rows = []
-    for figure in figures.values():
+    for path, figure in runs[0].items():
         if figure.baseline is None:
             continue
-        base = figures.get(figure.baseline)
-        ratio = figure.paired_ratio if figure.paired_ratio is not None else (
-            base.per_op / figure.per_op if base else None)
-        row = RatioRow(figure, ratio, stored.get(figure.path),
-                       {name: figures[name].per_op / figure.per_op for name in figure.also if name in figures})
+        ratios = [r for r in (_ratio(run, run[path]) for run in runs if path in run) if r is not None]
+        also = {name: runs[0][name].per_op / figure.per_op for name in figure.also if name in runs[0]}
+        row = RatioRow(figure, statistics.median(ratios) if ratios else None, ratios, stored.get(path),
+                       tolerances.get(path, tolerance), also)
         if row.ratio is None:
             row.status = "no baseline in run"
         elif row.stored is None:
             row.status = "new"
-        elif row.ratio < row.stored * (1 - tolerance):
+        elif row.ratio < row.stored * (1 - row.tolerance):
             row.status = "regressed"
-        elif row.ratio > row.stored * (1 + tolerance):
+        elif row.ratio > row.stored * (1 + row.tolerance):
             row.status = "improved"
         else:
             row.status = "ok"
@@ -128,7 +138,8 @@ def ratio_rows(figures: dict[str, PathFigure], stored: dict[str, float], toleran
 
 def failures(rows: list[RatioRow], enforce_targets: bool) -> list[str]:
     """Why the run fails, one sentence per path (empty: it passes)."""
-    found = [f"{r.figure.path}: ratio {r.ratio:.3f} fell below the stored {r.stored:.3f} (change {r.change:+.0%})"
+    found = [f"{r.figure.path}: ratio {r.ratio:.3f} fell below the stored {r.stored:.3f} "
+             f"(change {r.change:+.0%}, tolerance {r.tolerance:.0%})"
              for r in rows if r.status == "regressed"]
     if enforce_targets:
         found += [f"{r.figure.path}: ratio {r.ratio:.3f} is below its target {r.figure.target}"
@@ -140,97 +151,124 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
-def _run_line(run: dict[str, Any]) -> str:
+def run_line(run: dict[str, Any]) -> str:
+    """Where the figures come from, in one line (server, clients, dataset)."""
     version = run.get("server_version_num")
-    server = f"PostgreSQL {version // 10000}.{version % 10000}" if isinstance(version, int) else "PostgreSQL ?"
+    server = f"PostgreSQL {version // 10000}.{version % 10000}" if isinstance(version, int) \
+        else "PostgreSQL ?"
     dataset = run.get("dataset", {})
-    return (f"{server} ({run.get('backend', '?')} backend), {run.get('clients', '?')} clients on the write paths, "
-            f"{dataset.get('events', '?'):,} events in {dataset.get('streams', '?'):,} streams of "
+    return (f"{server} ({run.get('backend', '?')} backend), {run.get('clients', '?')} clients on the write "
+            f"paths, {dataset.get('events', '?'):,} events in {dataset.get('streams', '?'):,} streams of "
             f"{dataset.get('tenants', '?')} tenants; medians")
 
 
-def markdown(rows: list[RatioRow], figures: dict[str, PathFigure], run: dict[str, Any], tolerance: float,
+def markdown(rows: list[RatioRow], figures: dict[str, PathFigure], run: dict[str, Any], runs: int,
              stored_from: str | None) -> str:
-    """The summary a reviewer reads: ratios first, then the baselines' own figures."""
-    lines = ["# Benchmark ratios", "", _run_line(run) + ".", "",
-             f"ratio = baseline time per operation / this path's (higher is better). Stored ratios: "
-             f"{stored_from or 'none'}; regression when a ratio falls more than {tolerance:.0%} below its stored value.",
-             "A path run paired with its baseline, round by round (baseline per op filled in) has ratio = median "
-             "over rounds of baseline round time / path round time; otherwise it is the ratio of the two "
-             "benchmarks' medians.",
-             "", "| group | path | clients | per op | ops/s | baseline | baseline per op | ratio | target | stored | "
-             "change | status |",
+    """The summary a reviewer reads: ratios first, then the baselines' own figures (of the first run)."""
+    lines = ["# Benchmark ratios", "", run_line(run) + (f"; ratios are the median of {runs} runs." if runs > 1
+                                                          else "."), "",
+             "ratio = the baseline's time per operation / the path's (higher is better). Each path ran "
+             "paired with its baseline, round by round, the baseline first (baseline per op: its median in "
+             "those rounds); a path without one is compared with its baseline's own benchmark. "
+             f"Stored ratios: {stored_from or 'none'}; a ratio more than its tolerance below its stored "
+             "value is a regression.", "",
+             "| group | path | clients | per op | ops/s | baseline | baseline per op | ratio | target | "
+             "stored (tolerance) | change | status |",
              "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         f = r.figure
         target = "" if f.target is None else (f"≥ {f.target}" + (" **missed**" if r.below_target else " met"))
+        stored = "" if r.stored is None else f"{r.stored:.3f} (±{r.tolerance:.0%})"
         lines.append(
-            f"| {f.group} | {f.path} | {f.clients} | {_time(f.per_op)} | {1 / f.per_op:,.0f} | {f.baseline} | "
-            f"{'' if f.paired_per_op is None else _time(f.paired_per_op)} | "
-            f"{'' if r.ratio is None else f'{r.ratio:.3f}'} | {target} | "
-            f"{'' if r.stored is None else f'{r.stored:.3f}'} | {'' if r.change is None else f'{r.change:+.0%}'} | "
+            f"| {f.group} | {f.path} | {f.clients} | {_time(f.per_op)} | {1 / f.per_op:,.0f} | "
+            f"{f.baseline} | {'' if f.paired_per_op is None else _time(f.paired_per_op)} | "
+            f"{'' if r.ratio is None else f'{r.ratio:.3f}'} | {target} | {stored} | "
+            f"{'' if r.change is None else f'{r.change:+.0%}'} | "
             f"{'**' + r.status + '**' if r.status == 'regressed' else r.status} |")
-    also = [f"* {r.figure.path}: " + ", ".join(f"{v:.3f} × {k}" for k, v in r.also.items()) for r in rows if r.also]
+    also = [f"* {r.figure.path}: " + ", ".join(f"{v:.3f} × {k}" for k, v in r.also.items())
+            for r in rows if r.also]
     if also:
-        lines += ["", "Against other baselines:", "", *also]
+        lines += ["", "Against other baselines (their own benchmarks, not paired):", "", *also]
     notes = [f"* {r.figure.path}: " + ", ".join(f"{k} = {v}" for k, v in r.figure.notes.items())
              for r in rows if r.figure.notes]
     if notes:
         lines += ["", "Notes:", "", *notes]
-    lines += ["", "Baselines (same run):", "", "| path | clients | per op | ops/s |", "|---|---:|---:|---:|"]
+    lines += ["", "Baselines on their own:", "", "| path | clients | per op | ops/s |",
+              "|---|---:|---:|---:|"]
     lines += [f"| {f.path} | {f.clients} | {_time(f.per_op)} | {1 / f.per_op:,.0f} |"
               for f in sorted(figures.values(), key=lambda f: f.path) if f.baseline is None]
     return "\n".join(lines) + "\n"
 
 
 def baseline_document(rows: list[RatioRow], run: dict[str, Any], tolerance: float) -> dict[str, Any]:
-    """What ``--write-baseline`` stores: the ratios, the tolerance, and where they were measured."""
+    """What ``--write-baseline`` stores: the ratios, where they were measured, and the tolerances —
+    ``tolerance``, widened for a path whose runs were further apart (1.5 × their spread, at most
+    MAX_TOLERANCE)."""
+    measured = [r for r in rows if r.ratio is not None]
     return {"recorded": {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": platform.node(),
-                         "cpu": platform.processor() or platform.machine(), "run": _run_line(run)},
+                         "cpu": platform.processor() or platform.machine(), "run": run_line(run),
+                         "runs": max((len(r.runs) for r in measured), default=0)},
             "tolerance": tolerance,
-            "ratios": {r.figure.path: round(r.ratio, 4) for r in rows if r.ratio is not None}}
+            "tolerances": {r.figure.path: round(min(MAX_TOLERANCE, 1.5 * r.spread), 2)
+                           for r in measured if 1.5 * r.spread > tolerance},
+            "ratios": {r.figure.path: round(r.ratio, 4) for r in measured}}
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        document = json.loads(path.read_text())
     except FileNotFoundError:
         raise ReportInputError(f"{what} {path} does not exist") from None
     except (OSError, ValueError) as error:
         raise ReportInputError(f"{what} {path} is not readable JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ReportInputError(f"{what} {path} is not a JSON object")
+    return document
+
+
+def _stored(path: Path | None) -> tuple[dict[str, float], dict[str, float], float | None]:
+    if path is None:
+        return {}, {}, None
+    document = _read_json(path, "baseline file")
+    ratios, tolerances = document.get("ratios", {}), document.get("tolerances", {})
+    if not isinstance(ratios, dict) or not isinstance(tolerances, dict):
+        raise ReportInputError(f"baseline file {path}: 'ratios' and 'tolerances' must be objects of "
+                               "path → number")
+    return ratios, tolerances, document.get("tolerance")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leadboost_schema.bench_report", description=__doc__.split("\n")[0])
-    parser.add_argument("results", type=Path, help="pytest-benchmark JSON (--benchmark-json=FILE)")
-    parser.add_argument("--baseline", type=Path, help="stored ratios to compare with (e.g. benchmarks/baseline.json)")
-    parser.add_argument("--tolerance", type=float, help=f"allowed fall of a ratio, as a fraction (default: the "
-                        f"baseline file's, else {DEFAULT_TOLERANCE})")
+    parser = argparse.ArgumentParser(prog="python -m leadboost_schema.bench_report",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("results", type=Path, nargs="+",
+                        help="pytest-benchmark JSON (--benchmark-json=FILE); several: one per run")
+    parser.add_argument("--baseline", type=Path,
+                        help="stored ratios to compare with (benchmarks/baseline.json)")
+    parser.add_argument("--tolerance", type=float, help="allowed fall of a ratio, as a fraction, for paths "
+                        f"without their own (default: the baseline file's, else {DEFAULT_TOLERANCE})")
     parser.add_argument("--markdown", type=Path, help="write the summary table here (it is printed too)")
     parser.add_argument("--svg", type=Path, help="write the ratio chart here")
-    parser.add_argument("--write-baseline", type=Path, help="store this run's ratios as the new baseline here")
-    parser.add_argument("--enforce-targets", action="store_true", help="fail when a ratio is below its target too")
+    parser.add_argument("--write-baseline", type=Path, help="store these runs' ratios as the baseline here")
+    parser.add_argument("--enforce-targets", action="store_true",
+                        help="fail when a ratio is below its target too")
     args = parser.parse_args(argv)
     try:
-        results = _read_json(args.results, "results file")
-        figures = read_figures(results)
-        stored_doc = _read_json(args.baseline, "baseline file") if args.baseline else {}
-        stored = stored_doc.get("ratios", {})
-        if not isinstance(stored, dict):
-            raise ReportInputError(f"baseline file {args.baseline}: 'ratios' must be an object of path → ratio")
+        documents = [_read_json(path, "results file") for path in args.results]
+        runs = [read_figures(document) for document in documents]
+        stored, tolerances, stored_tolerance = _stored(args.baseline)
     except ReportInputError as error:
         print(f"bench_report: {error}", file=sys.stderr)
         return 2
-    tolerance = args.tolerance if args.tolerance is not None else stored_doc.get("tolerance", DEFAULT_TOLERANCE)
-    run = results.get("leadboost", {})
-    rows = ratio_rows(figures, stored, tolerance)
-    text = markdown(rows, figures, run, tolerance, str(args.baseline) if args.baseline else None)
+    tolerance = args.tolerance if args.tolerance is not None else stored_tolerance or DEFAULT_TOLERANCE
+    run = documents[0].get("leadboost", {})
+    rows = ratio_rows(runs, stored, tolerances, tolerance)
+    text = markdown(rows, runs[0], run, len(runs), str(args.baseline) if args.baseline else None)
     print(text)
     if args.markdown:
         args.markdown.write_text(text)
     if args.svg:
         from leadboost_schema.bench_chart import ratio_chart
-        args.svg.write_text(ratio_chart(rows, _run_line(run)))
+        args.svg.write_text(ratio_chart(rows, run_line(run)))
     if args.write_baseline:
         args.write_baseline.write_text(json.dumps(baseline_document(rows, run, tolerance), indent=2) + "\n")
     failed = failures(rows, args.enforce_targets)

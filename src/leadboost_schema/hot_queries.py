@@ -1,10 +1,10 @@
 """The schema's hot paths as its users run them, with the indexes each must use: benchmarked and plan-checked.
 
 ``READS`` are statements a service or projector sends; ``CALLS`` are the public functions on the write and
-rehydration paths, whose inner statements (and the trigger and foreign-key queries they cause) the indexes must
-serve. Each names, per large table it reads, the indexes allowed to read it (any other read of a large table, a
-sequential scan above all, is a plan regression) and how many rows it may read in all, whatever the tables' size.
-Parameters are psycopg named placeholders.
+rehydration paths, whose inner statements (and the trigger and foreign-key queries they cause) the indexes
+must serve. Each names, per large table it reads, the indexes allowed to read it (any other read of a large
+table, a sequential scan above all, is a plan regression) and how many rows it may read in all, whatever the
+tables' size. Parameters are psycopg named placeholders.
 """
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ LARGE_TABLES = frozenset({"events.event_store", "events.snapshots", "finanzas.tr
 
 @dataclass(frozen=True)
 class HotQuery:
-    """One hot statement: its SQL; who runs it (``app``: leadboost_app bound to the tenant; ``owner``: a projector
-    or operator, not subject to row-level security); per large table it reads, the indexes it may read it by (a
-    large table it reads that is not listed is a regression too); and ``reads_at_most``, the rows it may read
-    from large tables in all with a page size of 50 (None: it reads what it returns, e.g. a whole stream)."""
+    """One hot statement: its SQL; who runs it (``app``: leadboost_app bound to the tenant; ``owner``: a
+    projector or operator, not subject to row-level security); per large table it reads, the indexes it may
+    read it by (a large table it reads that is not listed is a regression too); and ``reads_at_most``, the
+    rows it may read from large tables in all with a page size of 50 (None: it reads what it returns, e.g. a
+    whole stream)."""
 
     sql: str
     indexes: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -39,11 +40,11 @@ READS: dict[str, HotQuery] = {
     "stream_read": HotQuery(
         f"SELECT {EVENT_COLUMNS} FROM events.event_store"
         " WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s ORDER BY version", _STREAM),
-    # A page of a stream after the version the reader has. Versions are gapless (the version trigger), so the page
-    # is exactly the range (after, after + limit]: it reads at most `limit` rows whatever plan the planner picks.
-    # "version > after ORDER BY version LIMIT n" does not: for a long stream whose length the planner
-    # underestimates (it multiplies the tenant's and the stream's selectivities) it picks a bitmap scan that reads
-    # the whole rest of the stream and sorts it, per page (contracts/test_plans.py shows it).
+    # A page of a stream after the version the reader has. Versions are gapless (the version trigger), so the
+    # page is exactly the range (after, after + limit]: it reads at most `limit` rows whatever plan the
+    # planner picks. "version > after ORDER BY version LIMIT n" does not: for a long stream whose length the
+    # planner underestimates (it multiplies the tenant's and the stream's selectivities) it picks a bitmap
+    # scan that reads the whole rest of the stream and sorts it, per page (contracts/test_plans.py shows it).
     "stream_page": HotQuery(
         f"SELECT {EVENT_COLUMNS} FROM events.event_store"
         " WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s"
@@ -99,12 +100,12 @@ CALLS: dict[str, HotQuery] = {
         {"finanzas.transactions": ("transactions_pkey", "transactions_id_tenant_currency_key"),
          "finanzas.ledger_entries": ("ledger_entries_transaction_id_idx",)}, reads_at_most=10),
     "reserve_inventory": HotQuery(
-        "SELECT success, reason, current_version FROM stock.reserve_inventory(%(tenant)s, %(sku)s, %(quantity)s,"
-        " %(expected_version)s)",
+        "SELECT success, reason, current_version"
+        " FROM stock.reserve_inventory(%(tenant)s, %(sku)s, %(quantity)s, %(expected_version)s)",
         {"stock.inventory_items": ("inventory_items_tenant_id_sku_key",)}, reads_at_most=2),
     "release_inventory": HotQuery(
-        "SELECT success, reason, current_version FROM stock.release_inventory(%(tenant)s, %(sku)s, %(quantity)s,"
-        " %(expected_version)s)",
+        "SELECT success, reason, current_version"
+        " FROM stock.release_inventory(%(tenant)s, %(sku)s, %(quantity)s, %(expected_version)s)",
         {"stock.inventory_items": ("inventory_items_tenant_id_sku_key",)}, reads_at_most=2),
     "claim_request_key": HotQuery(
         "SELECT outcome, lock_token FROM sys.claim_request_key(%(tenant)s, %(key)s, %(payload)s)",

@@ -1,5 +1,5 @@
 """Which tables a statement reads, by which index, and how many rows: from EXPLAIN (FORMAT JSON), and from
-auto_explain for the statements a function call runs inside (its own, its triggers', its foreign-key checks)."""
+auto_explain for what a function call runs inside (its own statements, its triggers', foreign-key checks)."""
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +18,8 @@ _SCAN_NODES = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Index Scan",
 
 @dataclass(frozen=True)
 class Scan:
-    """One read of a table in a plan: the plan node type, the index if any, and with ANALYZE the rows it produced
-    (all loops; for a bitmap scan, the index entries it matched)."""
+    """One read of a table in a plan: the plan node type, the index if any, and with ANALYZE the rows it
+    produced (all loops; for a bitmap scan, the index entries it matched)."""
 
     node: str
     table: str  # schema.table
@@ -53,10 +53,11 @@ def scans(plan: Mapping[str, Any], statement: str = "", heap_table: str | None =
 
 def explain(conn: psycopg.Connection, statement: str, params: Mapping[str, Any] | None = None, *,
             generic: bool = False, analyze: bool = False) -> dict[str, Any]:
-    """The plan of ``statement`` (psycopg ``%(name)s`` placeholders) as the server runs it: with ``params`` bound
-    (a custom plan, what a driver's first executions get), or, ``generic``, the plan a prepared statement settles
-    on, made without looking at the values (PREPARE + plan_cache_mode = force_generic_plan + EXPLAIN EXECUTE).
-    ``analyze`` runs it too, for row counts (not timings). VERBOSE, so tables carry their schema."""
+    """The plan of ``statement`` (psycopg ``%(name)s`` placeholders) as the server runs it: with ``params``
+    bound (a custom plan, what a driver's first executions get), or, ``generic``, the plan a prepared
+    statement settles on, made without looking at the values (PREPARE + plan_cache_mode = force_generic_plan +
+    EXPLAIN EXECUTE). ``analyze`` runs it too, for row counts (not timings). VERBOSE, so tables carry their
+    schema."""
     options = sql.SQL("EXPLAIN (FORMAT JSON, VERBOSE{}) ").format(
         sql.SQL(", ANALYZE, TIMING OFF") if analyze else sql.SQL(""))
     params = dict(params or {})
@@ -84,8 +85,8 @@ def _plan(document: Any) -> dict[str, Any]:
 @contextlib.contextmanager
 def nested_plans(conn: psycopg.Connection, *, analyze: bool = False) -> Iterator[list[Scan]]:
     """``with nested_plans(conn) as found:`` every table read by the statements run on ``conn`` in the block,
-    nested ones included, as auto_explain plans them (``analyze``: with row counts). Needs a superuser connection
-    (LOAD, auto_explain settings); the caller must be that role again when the block ends."""
+    nested ones included, as auto_explain plans them (``analyze``: with row counts). Needs a superuser
+    connection (LOAD, auto_explain settings); the caller must be that role again when the block ends."""
     found: list[Scan] = []
 
     def collect(diagnostic: psycopg.errors.Diagnostic) -> None:

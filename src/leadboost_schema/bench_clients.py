@@ -1,4 +1,4 @@
-"""Several database clients at once: one connection per thread, all started together for each benchmark round."""
+"""Several database clients at once: one connection per thread, all started together for each round."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,9 +11,10 @@ Operation = Callable[[psycopg.Connection, int, int], None]
 
 
 class ClientPool:
-    """``pool.run(op, per_client)``: every client calls ``op`` ``per_client`` times on its own connection, in its
-    own thread, concurrently; returns when all are done (so a round's time is the wall-clock of all the work).
-    psycopg releases the GIL while it waits for the server, so the clients really overlap at the server."""
+    """``pool.run(op, per_client)``: every client calls ``op`` ``per_client`` times on its own connection, in
+    its own thread, concurrently; returns when all are done (so a round's time is the wall-clock of all the
+    work). psycopg releases the GIL while it waits for the server, so the clients really overlap at the
+    server."""
 
     def __init__(self, connections: list[psycopg.Connection]) -> None:
         self.connections = connections

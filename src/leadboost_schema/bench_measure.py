@@ -1,16 +1,17 @@
 """Running a benchmark for the ratio report: its labels, and its baseline paired round by round."""
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from concurrent_clients import ClientPool, Operation
+from leadboost_schema.bench_clients import ClientPool, Operation
 
 
 class Paired(NamedTuple):
-    """A baseline run in every round of a measured path, just before it, so both see the same load: ``work`` is a
-    call (``measure.calls``) or a client operation run on the same clients (``measure.concurrently``)."""
+    """A baseline run in every round of a measured path, just before it, so both see the same load: ``work``
+    is a call (``measure.calls``) or a client operation run on the same clients (``measure.concurrently``)."""
 
     name: str
     work: Callable
@@ -34,21 +35,29 @@ class Measure:
             paired_round()
             paired.append(time.perf_counter() - started)
 
-        self.benchmark.pedantic(target_round, setup=run_baseline_first if paired_round else None, rounds=rounds,
-                                warmup_rounds=warmup)
+        # Python's cyclic GC would land in whichever round happens to allocate past its threshold.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.benchmark.pedantic(target_round, setup=run_baseline_first if paired_round else None,
+                                    rounds=rounds, warmup_rounds=warmup)
+        finally:
+            if collecting:
+                gc.enable()
         if paired_round:
             self.benchmark.extra_info["paired_baseline_rounds"] = paired[-rounds:]
 
     def calls(self, path: str, call: Callable[[], object], *, rounds: int, baseline: Paired | None = None,
               target: float | None = None, also: tuple[str, ...] = (), **info) -> None:
-        """One client, one call per round."""
+        """One client, one call per round (a paired baseline: one call of it just before; repeating a fast
+        baseline within a round would make it look faster than it is alone, warm from itself)."""
         self._run(path, call, baseline.work if baseline else None, rounds, min(5, rounds),
                   dict(baseline=baseline.name if baseline else None, target=target, also=list(also),
                        ops_per_round=1, clients=1, **info))
 
-    def concurrently(self, path: str, pool: ClientPool, op: Operation, *, per_client: int = 20, rounds: int = 15,
-                     baseline: Paired | None = None, target: float | None = None, also: tuple[str, ...] = (),
-                     **info) -> None:
+    def concurrently(self, path: str, pool: ClientPool, op: Operation, *, per_client: int = 10,
+                     rounds: int = 60, baseline: Paired | None = None, target: float | None = None,
+                     also: tuple[str, ...] = (), **info) -> None:
         """``pool.size`` clients, ``per_client`` calls each per round: a round's time over its calls is the
         inverse of the throughput. A paired baseline runs on the same clients, as many calls."""
         paired_round = (lambda: pool.run(baseline.work, per_client)) if baseline else None
@@ -59,3 +68,4 @@ class Measure:
     def note(self, **info) -> None:
         """Facts known only after the run (e.g. how many optimistic-lock retries it took)."""
         self.benchmark.extra_info.update(info)
+
