@@ -9,6 +9,11 @@
 -- transitions are enforced by triggers; COMPLETED and FAILED are final. Time is injectable (p_now) where leases
 -- and expiry matter. Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS sys;
 COMMENT ON SCHEMA sys IS 'System plumbing: idempotency keys (exactly-once) and the saga coordinator.';
 
@@ -316,11 +321,11 @@ COMMENT ON COLUMN sys.sagas.updated_at IS 'When the saga or one of its steps las
 COMMENT ON COLUMN sys.sagas.completed_at IS 'When the saga reached COMPLETED or FAILED (NULL before).';
 
 CREATE TABLE IF NOT EXISTS sys.saga_steps (
-    saga_id        uuid        NOT NULL,
-    tenant_id      uuid        NOT NULL,
-    step_index     integer     NOT NULL,
-    step_name      text        NOT NULL,
-    status         text        NOT NULL DEFAULT 'PENDING',
+    saga_id        uuid    NOT NULL,
+    tenant_id      uuid    NOT NULL,
+    step_index     integer NOT NULL,
+    step_name      text    NOT NULL,
+    status         text    NOT NULL DEFAULT 'PENDING',
     result         jsonb,
     error          text,
     succeeded_at   timestamptz,
@@ -336,7 +341,8 @@ CREATE TABLE IF NOT EXISTS sys.saga_steps (
     CONSTRAINT saga_steps_step_name_check CHECK (step_name ~ '^[A-Za-z][A-Za-z0-9_.-]{0,99}$'),
     CONSTRAINT saga_steps_status_check CHECK (status IN ('PENDING', 'SUCCEEDED', 'FAILED', 'COMPENSATED')),
     CONSTRAINT saga_steps_error_check CHECK (length(error) BETWEEN 1 AND 2000),
-    CONSTRAINT saga_steps_succeeded_at_check CHECK ((status IN ('SUCCEEDED', 'COMPENSATED')) = (succeeded_at IS NOT NULL)),
+    CONSTRAINT saga_steps_succeeded_at_check
+        CHECK ((status IN ('SUCCEEDED', 'COMPENSATED')) = (succeeded_at IS NOT NULL)),
     CONSTRAINT saga_steps_failed_at_check CHECK ((status = 'FAILED') = (failed_at IS NOT NULL)),
     CONSTRAINT saga_steps_compensated_at_check CHECK ((status = 'COMPENSATED') = (compensated_at IS NOT NULL))
 );
@@ -412,13 +418,24 @@ SELECT s.id,
        s.saga_type,
        s.state,
        s.step_count,
-       (SELECT count(*) FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
-       (SELECT min(st.step_index) FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.status = 'PENDING' AND s.state = 'RUNNING') AS next_step,
-       (SELECT max(st.step_index) FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.status = 'SUCCEEDED' AND s.state = 'COMPENSATING') AS next_compensation_step,
+       (SELECT count(*)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
+       (SELECT min(st.step_index)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status = 'PENDING'
+           AND s.state = 'RUNNING')                       AS next_step,
+       (SELECT max(st.step_index)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status = 'SUCCEEDED'
+           AND s.state = 'COMPENSATING')                  AS next_compensation_step,
        s.failed_step,
        s.started_at,
        s.updated_at,
-       now() - s.started_at AS age
+       now() - s.started_at                               AS age
 FROM sys.sagas AS s
 WHERE s.state IN ('RUNNING', 'COMPENSATING');
 COMMENT ON VIEW sys.active_sagas IS 'Sagas not yet final (RUNNING or COMPENSATING), with the step to run next or to compensate next. Security invoker.';
@@ -690,3 +707,6 @@ GRANT EXECUTE ON FUNCTION sys.claim_request_key(uuid, text, jsonb, interval, int
                           sys.record_step_success(uuid, uuid, integer, jsonb),
                           sys.record_step_failure(uuid, uuid, integer, text),
                           sys.record_compensation_done(uuid, uuid, integer) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
