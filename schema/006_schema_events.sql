@@ -210,8 +210,8 @@ DECLARE
     folded record;
 BEGIN
     SELECT * INTO folded FROM events.fold_stream(NEW.tenant_id, NEW.stream_id, NEW.version, true);
-    -- A version with no event is left to the foreign key (23503).
-    IF folded.version <> NEW.version THEN
+    -- A version with no event is left to the foreign key (23503), a NULL key to NOT NULL (23502).
+    IF folded.version IS DISTINCT FROM NEW.version THEN
         RETURN NEW;
     END IF;
     IF NEW.state IS NULL THEN
