@@ -219,7 +219,7 @@ _accounts = ("CASH", "BANK", "ACCOUNTS_RECEIVABLE", "ACCOUNTS_PAYABLE", "CUSTOME
 _not_a_number = st.one_of(st.text(max_size=5), st.booleans(), st.just(None), st.lists(st.integers(), max_size=2))
 _bad_amount = st.one_of(st.integers(-10**6, 0), st.decimals(Decimal("-1e6"), Decimal(0), places=4),
                         st.integers(10**15, 10**18),
-                        st.integers(1, 10**6).map(lambda n: Decimal(n).scaleb(-5) + Decimal("0.00001")))
+                        st.integers(0, 10**6).map(lambda n: Decimal(n * 10 + 1).scaleb(-5)))  # a 5th decimal
 _bad_direction = st.one_of(st.integers(-5, 5).filter(lambda d: d not in (1, -1)), st.sampled_from(
     ["1", "-1", True, None, 0.5, -1.5]))
 _unknown_uuid = st.uuids(version=4)

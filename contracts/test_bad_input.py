@@ -12,9 +12,12 @@ class is tried on every run, with a few generated examples each (the Hypothesis 
 """
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import pytest
@@ -35,8 +38,19 @@ from contracts.bad_calls import (
     session_outcome,
     tenant_value,
 )
+from contracts.bad_rows import (
+    CHECKS,
+    CONTRACT,
+    HEADER,
+    TRIGGER_FILLED,
+    BadRow,
+    bad_rows,
+    base_row,
+    column_value,
+    sql_type,
+    unique_keys,
+)
 from leadboost_schema.attempts import Attempt, acting_as, attempt, rolled_back
-from leadboost_schema.catalog import load_contract
 from leadboost_schema.clones import fresh_database
 from leadboost_schema.data_fingerprint import (
     Fingerprint,
@@ -50,7 +64,6 @@ from leadboost_schema.public_api import Function, app_functions, call, public_fu
 from leadboost_schema.server import Server
 from leadboost_schema.tenant_rows import make_tenant_rows
 
-CONTRACT = load_contract()
 FUNCTIONS = public_functions(CONTRACT)
 APP_EXECUTABLE = {f.name for f in app_functions(CONTRACT)}
 PER_CLASS = settings(max_examples=max(3, settings.default.max_examples // 8), deadline=None,
@@ -124,7 +137,7 @@ def refusal_problem(result: Attempt, expected: Refused) -> str | None:
 
 @dataclass
 class WorldDb:
-    conn: psycopg.Connection  # does not autocommit: one transaction per example, rolled back
+    conn: psycopg.Connection  # one rolled-back transaction per example (rolled_back)
     world: World
     query: sql.Composed
     fingerprint: Fingerprint
@@ -135,10 +148,9 @@ def world_db(leadboost_server: Server, leadboost_template: str) -> Iterator[Worl
     with fresh_database(leadboost_server, leadboost_template) as dsn:
         with psycopg.connect(dsn, autocommit=True) as setup:
             world = World(make_tenant_rows(setup), make_tenant_rows(setup), make_tenant(setup, status="SUSPENDED"))
-        with psycopg.connect(dsn) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
             query = fingerprint_query(conn)
             fingerprint = data_fingerprint(conn, query=query)
-            conn.rollback()
             yield WorldDb(conn, world, query, fingerprint)
 
 
@@ -245,3 +257,173 @@ def test_a_direction_written_1_0_is_the_number_1(world_db: WorldDb) -> None:
                                   " WHERE transaction_id = %s", (posted.rows[0][0] if posted.rows else None,)).fetchone()
     assert posted.error is None, posted
     assert directions == ([-1, 1],)
+
+
+# --- tables -------------------------------------------------------------------------------------------------------
+
+ROWS = bad_rows()
+_tokens = itertools.count()
+
+
+def insert(table: str, row: dict[str, Any]) -> sql.Composed:
+    columns = list(row)
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.SQL("({})::{}").format(sql.Literal(column_value(table, c, row[c])),
+                                                    sql.SQL(sql_type(table, c))) for c in columns))
+
+
+def setup_for(table: str, world: World) -> list[sql.Composed]:
+    """Statements a row of ``table`` needs first in the same transaction (a leg needs its open posting)."""
+    if table != "finanzas.ledger_entries":
+        return []
+    return [insert("finanzas.transactions", {"id": HEADER, "tenant_id": world.a.tenant_id, "currency": "EUR"})]
+
+
+def copied_row(conn: psycopg.Connection, table: str, key: tuple[str, ...], base: dict[str, Any],
+               world: World) -> dict[str, Any]:
+    """An existing row of tenant A with the same ``key``; its other unique columns (and identity and trigger-set
+    columns) taken from ``base`` or left to their defaults, so only ``key`` repeats."""
+    column = "id" if table == "iam.tenants" else "tenant_id"
+    existing = conn.execute(sql.SQL("SELECT to_jsonb(t) FROM {} AS t WHERE {} = %s AND {} LIMIT 1").format(
+        sql.Identifier(*table.split(".")), sql.Identifier(column),
+        sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in key)),
+        (world.a.tenant_id,)).fetchone()[0]
+    others = {c for name, cs in unique_keys(table).items() for c in cs} - set(key)
+    row = {}
+    for name, value in existing.items():
+        spec = next(c for c in CONTRACT["tables"][table]["columns"] if c["name"] == name)
+        if spec["identity"] or (table, name) in TRIGGER_FILLED:
+            continue
+        if name in others:
+            if name in base:
+                row[name] = base[name]
+            continue
+        row[name] = value
+    return row
+
+
+@pytest.mark.parametrize("bad", ROWS, ids=[f"{b.table}:{b.label}" for b in ROWS])
+@PER_CLASS
+@given(data=st.data())
+def test_a_bad_row_is_refused_as_documented_and_changes_nothing(world_db: WorldDb, bad: BadRow, data) -> None:
+    """Invariant: an INSERT of the table's valid base row with one bad value (or a repeated unique key) is refused
+    with the documented SQLSTATE (and names the constraint it breaks), and no table's rows change."""
+    w, conn = world_db.world, world_db.conn
+    row = base_row(bad.table, w, f"{next(_tokens)}")
+    overrides = data.draw(bad.values(w), label="bad values")
+    key = overrides.pop("__copy__", None)
+    with rolled_back(conn):
+        if key:
+            row = copied_row(conn, bad.table, key, row, w)
+        row.update(overrides)
+        result = attempt(conn, [*setup_for(bad.table, w), insert(bad.table, row)])
+        changed = changes(world_db)
+    story = f"INSERT INTO {bad.table} with {_brief(overrides or {'repeated': key})}"
+    assert refusal_problem(result, bad.expect) is None, f"{story}: {refusal_problem(result, bad.expect)}"
+    if bad.expect.sqlstate.startswith("23") and bad.constraints:
+        # a repeated key repeats every unique key made of its columns: PostgreSQL reports one of them
+        reported = bad.constraints | {n for n, cs in unique_keys(bad.table).items() if key and set(cs) <= set(key)}
+        assert result.error.diag.constraint_name in reported, f"{story}: {result}"
+    if bad.expect.sqlstate == "23502":
+        assert result.error.diag.column_name == bad.label.removeprefix("NULL "), f"{story}: {result}"
+    assert changed == [], f"{story}: rows changed: {changed}"
+
+
+@pytest.mark.parametrize("table", sorted(CONTRACT["tables"]))
+def test_every_base_row_is_accepted(world_db: WorldDb, table: str) -> None:
+    """The bad rows are the base rows plus one bad value: the base row itself must be fine."""
+    conn, w = world_db.conn, world_db.world
+    with rolled_back(conn):
+        result = attempt(conn, [*setup_for(table, w), insert(table, base_row(table, w, "base"))])
+    assert result.error is None, result
+
+
+def test_every_constraint_and_table_has_bad_rows() -> None:
+    checks = {n for spec in CONTRACT["tables"].values() for n, c in spec["constraints"].items() if c["type"] == "CHECK"}
+    assert checks - set(CHECKS) == set(), "add a violating value to contracts.bad_rows.CHECKS"
+    assert {b.table for b in ROWS} == set(CONTRACT["tables"])
+    foreign = {n for spec in CONTRACT["tables"].values() for n, c in spec["constraints"].items()
+               if c["type"] == "FOREIGN KEY"}
+    assert foreign <= {n for b in ROWS for n in b.constraints}
+
+
+# --- writes that break a rule a trigger keeps: direct postings, state transitions, immutable rows -------------
+
+def _posting(world: World, legs: list[tuple[str, int, int]]) -> list[sql.Composed]:
+    header = uuid.uuid4()
+    return [insert("finanzas.transactions", {"id": header, "tenant_id": world.a.tenant_id, "currency": "EUR"}),
+            *[insert("finanzas.ledger_entries", {"tenant_id": world.a.tenant_id, "transaction_id": header,
+                                                 "account_type": a, "amount": m, "direction": d, "currency": "EUR"})
+              for a, m, d in legs],
+            sql.SQL("SET CONSTRAINTS ALL IMMEDIATE")]  # the commit-time check, now
+
+
+def _update(table: str, assignments: str, key: str, value: Any) -> sql.Composed:
+    return sql.SQL("UPDATE {} SET {} WHERE {} = {}").format(sql.Identifier(*table.split(".")), sql.SQL(assignments),
+                                                           sql.Identifier(key), sql.Literal(value))
+
+
+_ILLEGAL_SAGA = [("saga_compensating", "state = 'RUNNING', failed_step = NULL"),
+                 ("saga_compensating", "state = 'COMPLETED', failed_step = NULL, completed_at = now()"),
+                 ("saga_completed", "state = 'RUNNING', completed_at = NULL"),
+                 ("saga_completed", "updated_at = now()"), ("saga_failed", "failure_reason = 'other'"),
+                 ("saga_failed", "state = 'COMPENSATING', completed_at = NULL")]
+_ILLEGAL_STEP = [("saga_running", 1, "status = 'PENDING', succeeded_at = NULL"),
+                 ("saga_running", 1, "status = 'FAILED', succeeded_at = NULL, failed_at = now()"),
+                 ("saga_running", 2, "status = 'COMPENSATED', succeeded_at = now(), compensated_at = now()"),
+                 ("saga_running", 2, "error = 'x'"),
+                 ("saga_compensating", 3, "status = 'PENDING', failed_at = NULL"),
+                 ("saga_failed", 1, "status = 'SUCCEEDED', failed_at = NULL, succeeded_at = now()")]
+STATEMENTS: list[tuple[str, Callable[[World], st.SearchStrategy[list[sql.Composable]]], Refused]] = [
+    ("an unbalanced posting written directly", lambda w: st.tuples(st.integers(1, 10**6), st.integers(1, 10**6)).filter(
+        lambda t: t[0] != t[1]).map(lambda t: _posting(w, [("CASH", t[0], 1), ("REVENUE", t[1], -1)])),
+     Refused("LB105", "is unbalanced: SUM(amount * direction) = ")),
+    ("a posting of fewer than 2 legs written directly", lambda w: st.integers(0, 1).map(
+        lambda n: _posting(w, [("CASH", 10, 1)] * n)), Refused("LB106", "at least 2 are required")),
+    ("an illegal saga transition", lambda w: st.sampled_from(_ILLEGAL_SAGA).map(
+        lambda c: [_update("sys.sagas", c[1], "id", getattr(w.a, c[0]))]), Refused("LB502", "saga ")),
+    ("an illegal step transition", lambda w: st.sampled_from(_ILLEGAL_STEP).map(lambda c: [sql.SQL(
+        "UPDATE sys.saga_steps SET {} WHERE saga_id = {} AND step_index = {}").format(
+        sql.SQL(c[2]), sql.Literal(getattr(w.a, c[0])), sql.Literal(c[1]))]), Refused("LB502", "step ")),
+    ("a saga's identity changed", lambda w: st.sampled_from(["saga_type = 'other'", "step_count = 5",
+                                                             f"tenant_id = '{w.b.tenant_id}'"]).map(
+        lambda a: [_update("sys.sagas", a, "id", w.a.saga_running)]), Refused("LB502", "cannot change")),
+    ("an item's identity changed", lambda w: st.sampled_from(["sku = 'OTHER-1'", "id = gen_random_uuid()",
+                                                              f"tenant_id = '{w.b.tenant_id}'"]).map(
+        lambda a: [sql.SQL("UPDATE stock.inventory_items SET {} WHERE tenant_id = {}").format(
+            sql.SQL(a), sql.Literal(w.a.tenant_id))]), Refused("LB203", "id, tenant_id and sku cannot change")),
+    ("a ledger or event row updated, deleted or truncated", lambda w: st.sampled_from([
+        "UPDATE finanzas.ledger_entries SET amount = amount + 1", "DELETE FROM finanzas.transactions",
+        "TRUNCATE finanzas.ledger_entries CASCADE", "UPDATE events.event_store SET payload = '{}'",
+        "DELETE FROM events.event_store", "UPDATE events.snapshots SET state = '{}'"]).map(lambda s: [sql.SQL(s)]),
+     Refused("LB901", "is append-only")),
+]
+
+
+@pytest.mark.parametrize(("label", "statements", "expect"), STATEMENTS, ids=[s[0] for s in STATEMENTS])
+@PER_CLASS
+@given(data=st.data())
+def test_a_write_breaking_a_trigger_rule_is_refused_and_changes_nothing(world_db: WorldDb, label, statements,
+                                                                        expect, data) -> None:
+    """Invariant: direct writes that break a rule the triggers keep (balanced postings of 2+ legs, saga and step
+    transitions, immutable identities, append-only tables) are refused as documented and change nothing."""
+    conn = world_db.conn
+    batch = data.draw(statements(world_db.world), label="statements")
+    with rolled_back(conn):
+        result = attempt(conn, batch)
+        changed = changes(world_db)
+    story = f"{label}: {'; '.join(s.as_string(conn) for s in batch)[:300]}"
+    assert refusal_problem(result, expect) is None, f"{story}: {refusal_problem(result, expect)}"
+    assert changed == [], f"{story}: rows changed: {changed}"
+
+
+def test_a_tenant_with_data_cannot_be_deleted(world_db: WorldDb) -> None:
+    conn = world_db.conn
+    with rolled_back(conn):
+        result = attempt(conn, "DELETE FROM iam.tenants WHERE id = %s", (world_db.world.a.tenant_id,))
+        changed = changes(world_db)
+    # ON DELETE RESTRICT: 23503 up to PostgreSQL 17, 23001 restrict_violation from 18 (both documented)
+    code = "23001" if conn.info.server_version >= 180000 else "23503"
+    assert refusal_problem(result, Refused(code, "iam.tenants" if code == "23001" else "tenants")) is None, result
+    assert changed == []

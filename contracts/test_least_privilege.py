@@ -63,7 +63,7 @@ WRITE_REFUSALS = {"42501", "LB901", "LB108", "LB203", "LB502", "LB601", "LB604"}
 
 @dataclass
 class World:
-    conn: psycopg.Connection  # does not autocommit: each test is one rolled-back transaction
+    conn: psycopg.Connection  # each test is one rolled-back transaction (rolled_back)
     a: TenantRows
     b: TenantRows
 
@@ -73,7 +73,7 @@ def world(leadboost_server: Server, leadboost_template: str) -> Iterator[World]:
     with fresh_database(leadboost_server, leadboost_template) as dsn:
         with psycopg.connect(dsn, autocommit=True) as setup:
             a, b = make_tenant_rows(setup), make_tenant_rows(setup)
-        with psycopg.connect(dsn) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
             yield World(conn, a, b)
 
 

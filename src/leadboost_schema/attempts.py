@@ -6,7 +6,7 @@ as the owner or as ``leadboost_app`` bound to a tenant.
             result = attempt(conn, "UPDATE …")    # in a savepoint: an error is returned, not raised
         assert result.sqlstate == "42501"
 
-``conn`` must not autocommit (``psycopg.connect(dsn)``): the transaction is what isolates one check from the next.
+The transaction is what isolates one check from the next; ``conn`` may autocommit or not.
 """
 from __future__ import annotations
 
@@ -63,14 +63,10 @@ def attempt(conn: psycopg.Connection, statement: Any, params: Any = None, undo: 
 
 @contextlib.contextmanager
 def rolled_back(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """One transaction for the block, rolled back at its end whatever happened."""
-    if conn.autocommit:
-        raise ValueError("rolled_back() needs a connection that does not autocommit")
-    conn.rollback()
-    try:
+    """One transaction for the block, rolled back at its end whatever happened (an ``attempt`` inside it is a
+    savepoint, never a transaction of its own that would commit)."""
+    with conn.transaction(force_rollback=True):
         yield conn
-    finally:
-        conn.rollback()
 
 
 @contextlib.contextmanager
