@@ -8,6 +8,11 @@
 -- is verified (or computed) on insert against the previous snapshot + events, so rehydrate (latest snapshot + later
 -- events) always equals replay_stream (every event from the start). Requires 001. Plain SQL, idempotent.
 
+-- Fail fast instead of queueing behind the application's locks (schema/README.md, "Lock and statement
+-- timeouts"); reset at the end of the file.
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
 CREATE SCHEMA IF NOT EXISTS events;
 COMMENT ON SCHEMA events IS 'Event sourcing: append-only event_store with per-stream versions, snapshots, rehydration.';
 
@@ -27,10 +32,12 @@ CREATE TABLE IF NOT EXISTS events.event_store (
     CONSTRAINT event_store_stream_version_key UNIQUE (tenant_id, stream_id, version),
     CONSTRAINT event_store_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT event_store_stream_id_check CHECK (stream_id ~ '^[A-Za-z0-9][A-Za-z0-9:._/-]*$' AND length(stream_id) <= 200),
+    CONSTRAINT event_store_stream_id_check
+        CHECK (stream_id ~ '^[A-Za-z0-9][A-Za-z0-9:._/-]*$' AND length(stream_id) <= 200),
     CONSTRAINT event_store_stream_type_check CHECK (stream_type ~ '^[A-Z][A-Z0-9_]*$' AND length(stream_type) <= 64),
     CONSTRAINT event_store_version_check CHECK (version >= 1),
-    CONSTRAINT event_store_event_type_check CHECK (event_type ~ '^[A-Za-z][A-Za-z0-9_.]*$' AND length(event_type) <= 100),
+    CONSTRAINT event_store_event_type_check
+        CHECK (event_type ~ '^[A-Za-z][A-Za-z0-9_.]*$' AND length(event_type) <= 100),
     CONSTRAINT event_store_payload_check CHECK (jsonb_typeof(payload) = 'object'),
     CONSTRAINT event_store_metadata_check CHECK (jsonb_typeof(metadata) = 'object')
 );
@@ -46,7 +53,8 @@ COMMENT ON COLUMN events.event_store.payload IS 'Event data (JSON object, at mos
 COMMENT ON COLUMN events.event_store.metadata IS 'Correlation/causation ids and the like (JSON object).';
 COMMENT ON COLUMN events.event_store.occurred_at IS 'When the event happened (default: start of the appending transaction).';
 
-CREATE INDEX IF NOT EXISTS event_store_stream_type_occurred_at_idx ON events.event_store (stream_type, occurred_at DESC);
+CREATE INDEX IF NOT EXISTS event_store_stream_type_occurred_at_idx
+    ON events.event_store (stream_type, occurred_at DESC);
 
 CREATE OR REPLACE FUNCTION events.refuse_event_change()
 RETURNS trigger
@@ -138,7 +146,11 @@ $$;
 COMMENT ON FUNCTION events.apply_event(jsonb, text, jsonb) IS 'The stream fold: state || payload (shallow merge, later keys win), keys whose new value is JSON null removed. p_event_type is passed so a deployment can specialise the fold per type; this one ignores it. Used by snapshots, rehydrate and replay_stream alike.';
 
 -- Folds a stream up to p_version, from the latest snapshot at or below it (or from the start).
-CREATE OR REPLACE FUNCTION events.fold_stream(p_tenant_id uuid, p_stream_id text, p_version bigint, p_use_snapshots boolean)
+CREATE OR REPLACE FUNCTION events.fold_stream(
+    p_tenant_id uuid,
+    p_stream_id text,
+    p_version bigint,
+    p_use_snapshots boolean)
 RETURNS TABLE (version bigint, state jsonb)
 LANGUAGE plpgsql
 STABLE
@@ -416,14 +428,16 @@ CREATE OR REPLACE VIEW events.stream_summary
 WITH (security_invoker = true) AS
 SELECT e.tenant_id,
        e.stream_id,
-       min(e.stream_type)     AS stream_type,
-       max(e.version)         AS current_version,
-       count(*)               AS event_count,
-       min(e.occurred_at)     AS first_occurred_at,
-       max(e.occurred_at)     AS last_occurred_at,
-       max(e.global_position) AS last_global_position,
-       (SELECT max(s.version) FROM events.snapshots AS s
-         WHERE s.tenant_id = e.tenant_id AND s.stream_id = e.stream_id) AS latest_snapshot_version
+       min(e.stream_type)                 AS stream_type,
+       max(e.version)                     AS current_version,
+       count(*)                           AS event_count,
+       min(e.occurred_at)                 AS first_occurred_at,
+       max(e.occurred_at)                 AS last_occurred_at,
+       max(e.global_position)             AS last_global_position,
+       (SELECT max(s.version)
+          FROM events.snapshots AS s
+         WHERE s.tenant_id = e.tenant_id
+           AND s.stream_id = e.stream_id) AS latest_snapshot_version
 FROM events.event_store AS e
 GROUP BY e.tenant_id, e.stream_id;
 COMMENT ON VIEW events.stream_summary IS 'One row per stream: type, current version, event count, time span, last global position, latest snapshot. Security invoker.';
@@ -459,3 +473,6 @@ GRANT EXECUTE ON FUNCTION events.append_event(uuid, text, text, text, jsonb, big
                           events.replay_stream(uuid, text, bigint),
                           events.create_snapshot(uuid, text, bigint),
                           events.apply_event(jsonb, text, jsonb) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
