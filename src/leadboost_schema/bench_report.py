@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TOLERANCE = 0.3
+DEFAULT_TOLERANCE = 0.4
 MAX_TOLERANCE = 0.8  # a path noisier than this is reported, never gated
 
 
