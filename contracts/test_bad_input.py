@@ -8,7 +8,7 @@ of any table of the seven schemas changes (catalog-wide row count + checksum, ``
 Cheap isolation: one database per module with a committed world (tenants A and B with rows in every tenant table,
 and a SUSPENDED tenant); each example is one transaction that is rolled back, its call in a savepoint.
 The classes of bad input are data (contracts/bad_calls.py, contracts/bad_rows.py); each is one test item, so every
-class is tried on every run, with a few generated examples each (the Hypothesis profile's max_examples / 8).
+class is tried on every run, with a few generated examples each (the Hypothesis profile's max_examples / 13).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ from leadboost_schema.tenant_rows import make_tenant_rows
 
 FUNCTIONS = public_functions(CONTRACT)
 APP_EXECUTABLE = {f.name for f in app_functions(CONTRACT)}
-PER_CLASS = settings(max_examples=max(3, settings.default.max_examples // 8), deadline=None,
+PER_CLASS = settings(max_examples=max(2, settings.default.max_examples // 13), deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

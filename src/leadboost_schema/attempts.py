@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 APP_ROLE = "leadboost_app"
 
@@ -74,12 +73,12 @@ def acting_as(conn: psycopg.Connection, tenant_id: uuid.UUID | str | None,
               role: str = APP_ROLE) -> Iterator[psycopg.Connection]:
     """Inside a transaction: the block runs as ``role`` with ``app.tenant_id`` set to ``tenant_id`` ('' unbound;
     a str is set as given, so malformed bindings can be tried); back to the session user afterwards."""
-    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-    conn.execute("SELECT set_config('app.tenant_id', %s, true)", ("" if tenant_id is None else str(tenant_id),))
+    # set_config(..., true) is SET LOCAL: one round trip in, one out.
+    conn.execute("SELECT set_config('role', %s, true), set_config('app.tenant_id', %s, true)",
+                 (role, "" if tenant_id is None else str(tenant_id)))
     try:
         yield conn
     finally:
         # In an aborted transaction the caller's rollback undoes the role and the binding.
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
-            conn.execute("RESET ROLE")
-            conn.execute("SELECT set_config('app.tenant_id', '', true)")
+            conn.execute("SELECT set_config('role', 'none', true), set_config('app.tenant_id', '', true)")
