@@ -32,16 +32,10 @@ from leadboost_schema.plan_check import Scan, explain, index_violations, nested_
 SHAPE = DatasetShape(events=10_000, probe_lengths=(100, 1_000), snapshot_every=4)
 PROBE = 1_000
 
-# Plan defects found by these contracts, with the fix proposed to the schema's owner (issue 6): (call, plan
-# cache mode) → (the servers it shows on: below this server_version_num, the reason). Strict on PostgreSQL
-# 15, where it was seen: the test fails as soon as the defect is fixed, so the entry goes with the fix.
-# PostgreSQL 18 plans it well; 16 and 17 were not tried here.
-KNOWN_DEFECTS = {
-    ("rehydrate", "force_generic_plan"): (180000,
-        "events.resolve_stream_version's SELECT max(version): its generic plan aggregates the whole stream "
-        "(an index-only scan of every version) instead of reading the head; "
-        "ORDER BY version DESC LIMIT 1 fixes it"),
-}
+# Plan defects found by these contracts and not fixed yet: (call, plan cache mode) → (the servers it shows on:
+# below this server_version_num, the reason). Strict on PostgreSQL 15, so an entry goes with its fix. None is open:
+# rehydrate's generic plan on 15 (max(version) aggregated the whole stream) was fixed with ORDER BY … LIMIT 1.
+KNOWN_DEFECTS: dict[tuple[str, str], tuple[int, str]] = {}
 
 
 @pytest.fixture(scope="module")

@@ -198,8 +198,12 @@ DECLARE
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id, false);
     PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200);
-    SELECT max(e.version) INTO current_version FROM events.event_store AS e
-     WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id;
+    -- The head of the stream, read from the unique index; max() would make PL/pgSQL's generic plan
+    -- (after the fifth call) aggregate every version of the stream on PostgreSQL 15.
+    SELECT e.version INTO current_version FROM events.event_store AS e
+     WHERE e.tenant_id = p_tenant_id AND e.stream_id = p_stream_id
+     ORDER BY e.version DESC
+     LIMIT 1;
     IF current_version IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB603', MESSAGE = format('unknown stream %L for tenant %s', p_stream_id, p_tenant_id);
     END IF;
