@@ -13,7 +13,11 @@ NO_SERVER = ("-p", "no:leadboost_schema", "-p", "no:cacheprovider", "-s")
 
 
 @pytest.fixture
-def probe(pytester):
+def probe(pytester, monkeypatch):
+    # Hypothesis makes its own "ci" settings the parent of every profile when it sees CI (or TF_BUILD) set, as
+    # it is in our CI: these runs check our profiles' own values, so they run as on a developer's machine.
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("TF_BUILD", raising=False)
     pytester.makepyfile(test_probe=PROBE)
     return pytester
 
