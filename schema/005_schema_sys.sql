@@ -529,6 +529,26 @@ END
 $$;
 COMMENT ON FUNCTION sys.lock_saga(uuid, uuid, integer) IS 'Internal: locks a saga for a report (LB501 unknown saga, LB505 step index out of range).';
 
+-- Steps run in order: a step's outcome may be reported only once every earlier step has succeeded.
+CREATE OR REPLACE FUNCTION sys.assert_earlier_steps_succeeded(p_saga_id uuid, p_step_index integer)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    blocking integer;
+BEGIN
+    SELECT min(x.step_index) INTO blocking FROM sys.saga_steps AS x
+     WHERE x.saga_id = p_saga_id AND x.step_index < p_step_index AND x.status <> 'SUCCEEDED';
+    IF blocking IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB504',
+            MESSAGE = format('saga %s: step %s reported before step %s succeeded', p_saga_id, p_step_index, blocking);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sys.assert_earlier_steps_succeeded(uuid, integer) IS 'Internal: raises LB504 when a step before p_step_index has not succeeded.';
+
 CREATE OR REPLACE FUNCTION sys.saga_report(p_saga_id uuid, p_applied boolean, p_step_index integer)
 RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
 LANGUAGE sql
@@ -557,7 +577,6 @@ AS $$
 DECLARE
     s sys.sagas%ROWTYPE;
     st sys.saga_steps%ROWTYPE;
-    blocking integer;
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
     IF p_result IS NOT NULL THEN
@@ -570,12 +589,7 @@ BEGIN
         RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);
         RETURN;
     END IF;
-    SELECT min(x.step_index) INTO blocking FROM sys.saga_steps AS x
-     WHERE x.saga_id = p_saga_id AND x.step_index < p_step_index AND x.status <> 'SUCCEEDED';
-    IF blocking IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB504',
-            MESSAGE = format('saga %s: step %s reported before step %s succeeded', p_saga_id, p_step_index, blocking);
-    END IF;
+    PERFORM sys.assert_earlier_steps_succeeded(p_saga_id, p_step_index);
     UPDATE sys.saga_steps AS x SET status = 'SUCCEEDED', result = p_result, succeeded_at = clock_timestamp()
      WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
     UPDATE sys.sagas AS sg
@@ -601,7 +615,6 @@ AS $$
 DECLARE
     s sys.sagas%ROWTYPE;
     st sys.saga_steps%ROWTYPE;
-    blocking integer;
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
     IF p_error IS NOT NULL THEN
@@ -613,12 +626,7 @@ BEGIN
         RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);
         RETURN;
     END IF;
-    SELECT min(x.step_index) INTO blocking FROM sys.saga_steps AS x
-     WHERE x.saga_id = p_saga_id AND x.step_index < p_step_index AND x.status <> 'SUCCEEDED';
-    IF blocking IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB504',
-            MESSAGE = format('saga %s: step %s reported before step %s succeeded', p_saga_id, p_step_index, blocking);
-    END IF;
+    PERFORM sys.assert_earlier_steps_succeeded(p_saga_id, p_step_index);
     UPDATE sys.saga_steps AS x SET status = 'FAILED', error = p_error, failed_at = clock_timestamp()
      WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
     -- Steps 1..k-1 all succeeded: compensate them (k > 1), or there is nothing to undo (k = 1).
