@@ -11,10 +11,9 @@ import psycopg
 import pytest
 
 from leadboost_schema.catalog import snapshot
-from leadboost_schema.clones import fresh_database, new_database_name
+from leadboost_schema.clones import fresh_database
 from leadboost_schema.paths import schema_dir
 from leadboost_schema.server import Server
-from leadboost_schema.templates import create_database, drop_database
 
 
 @pytest.fixture(scope="session")
@@ -33,13 +32,8 @@ def schema_folder() -> Path:
 @pytest.fixture
 def empty_dsn(leadboost_server: Server) -> Iterator[str]:
     """A new database with nothing of ours in it (CREATE DATABASE from template1), dropped after the test."""
-    name = new_database_name()
-    with psycopg.connect(leadboost_server.admin_dsn, autocommit=True) as admin:
-        create_database(admin, name, None, leadboost_server.version)
-        try:
-            yield leadboost_server.dsn(name)
-        finally:
-            drop_database(admin, name)
+    with fresh_database(leadboost_server, None) as dsn:
+        yield dsn
 
 
 @pytest.fixture
