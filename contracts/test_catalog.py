@@ -171,7 +171,7 @@ def test_finanzas_ledger(catalog_snapshot):
           ref_columns="id, tenant_id, currency", on_delete="RESTRICT")
     has_index(catalog_snapshot, table, "ledger_entries_transaction_id_idx", "(transaction_id)")
     has_trigger(catalog_snapshot, table, "ledger_entries_append_only",
-                "BEFORE DELETE OR UPDATE OR TRUNCATE", "FOR EACH STATEMENT", "refuse_ledger_change()")
+                "BEFORE DELETE OR UPDATE OR TRUNCATE", "FOR EACH STATEMENT", "iam.refuse_append_only_change(")
     has_trigger(catalog_snapshot, table, "ledger_entries_transaction_open", "BEFORE INSERT", "FOR EACH ROW")
 
 

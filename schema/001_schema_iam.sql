@@ -162,6 +162,23 @@ END
 $$;
 COMMENT ON FUNCTION iam.assert_text_argument(text, text, integer, text) IS 'Raises LB001 when the value is NULL and LB005 when it is empty, longer than p_max_length or does not match p_pattern.';
 
+-- Append-only tables (the ledger, the event store, snapshots) share this refusal: one statement-level trigger per
+-- table refuses UPDATE, DELETE and TRUNCATE, even of zero rows, even through INSERT … ON CONFLICT DO UPDATE or
+-- MERGE, and even with session_replication_role = replica (the triggers are ENABLE ALWAYS). The trigger's one
+-- argument is the hint: how to correct such a table instead.
+CREATE OR REPLACE FUNCTION iam.refuse_append_only_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'LB901',
+        MESSAGE = format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = TG_ARGV[0];
+END
+$$;
+COMMENT ON FUNCTION iam.refuse_append_only_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of an append-only table with LB901; the trigger argument is the hint.';
+
 -- Common refusal for JSON arguments: NULL, or larger than 1 MiB of text.
 CREATE OR REPLACE FUNCTION iam.assert_json_argument(p_name text, p_value jsonb)
 RETURNS void

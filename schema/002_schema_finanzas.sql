@@ -79,31 +79,19 @@ CREATE INDEX IF NOT EXISTS ledger_entries_tenant_account_idx
     ON finanzas.ledger_entries (tenant_id, account_type, currency);
 CREATE INDEX IF NOT EXISTS transactions_tenant_posted_at_idx ON finanzas.transactions (tenant_id, posted_at);
 
--- Append-only: one statement-level trigger per table refuses UPDATE, DELETE and TRUNCATE, even of zero rows,
--- even through INSERT … ON CONFLICT DO UPDATE or MERGE, and even with session_replication_role = replica.
-CREATE OR REPLACE FUNCTION finanzas.refuse_ledger_change()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'LB901',
-        MESSAGE = format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
-        HINT = 'Correct a posting with finanzas.reverse_transaction().';
-END
-$$;
-COMMENT ON FUNCTION finanzas.refuse_ledger_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on the ledger with LB901.';
-
+-- Append-only (iam.refuse_append_only_change): corrections are reversals.
 DROP TRIGGER IF EXISTS ledger_entries_append_only ON finanzas.ledger_entries;
 CREATE TRIGGER ledger_entries_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON finanzas.ledger_entries
-    FOR EACH STATEMENT EXECUTE FUNCTION finanzas.refuse_ledger_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION iam.refuse_append_only_change(
+        'Correct a posting with finanzas.reverse_transaction().');
 ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_append_only;
 
 DROP TRIGGER IF EXISTS transactions_append_only ON finanzas.transactions;
 CREATE TRIGGER transactions_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON finanzas.transactions
-    FOR EACH STATEMENT EXECUTE FUNCTION finanzas.refuse_ledger_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION iam.refuse_append_only_change(
+        'Correct a posting with finanzas.reverse_transaction().');
 ALTER TABLE finanzas.transactions ENABLE ALWAYS TRIGGER transactions_append_only;
 
 -- The header remembers the database transaction that created it, whatever the INSERT said.

@@ -56,23 +56,12 @@ COMMENT ON COLUMN events.event_store.occurred_at IS 'When the event happened (de
 CREATE INDEX IF NOT EXISTS event_store_stream_type_occurred_at_idx
     ON events.event_store (stream_type, occurred_at DESC);
 
-CREATE OR REPLACE FUNCTION events.refuse_event_change()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'LB901',
-        MESSAGE = format('%I.%I is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
-        HINT = 'Record a compensating event with events.append_event().';
-END
-$$;
-COMMENT ON FUNCTION events.refuse_event_change() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of events (and UPDATE of snapshots) with LB901.';
-
+-- Append-only (iam.refuse_append_only_change): a mistake is answered with a compensating event.
 DROP TRIGGER IF EXISTS event_store_append_only ON events.event_store;
 CREATE TRIGGER event_store_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON events.event_store
-    FOR EACH STATEMENT EXECUTE FUNCTION events.refuse_event_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION iam.refuse_append_only_change(
+        'Record a compensating event with events.append_event().');
 ALTER TABLE events.event_store ENABLE ALWAYS TRIGGER event_store_append_only;
 
 -- Gapless versions and one type per stream, for every INSERT, whoever makes it.
@@ -250,7 +239,8 @@ ALTER TABLE events.snapshots ENABLE ALWAYS TRIGGER snapshots_state;
 DROP TRIGGER IF EXISTS snapshots_immutable ON events.snapshots;
 CREATE TRIGGER snapshots_immutable
     BEFORE UPDATE ON events.snapshots
-    FOR EACH STATEMENT EXECUTE FUNCTION events.refuse_event_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION iam.refuse_append_only_change(
+        'Take a new snapshot with events.create_snapshot().');
 ALTER TABLE events.snapshots ENABLE ALWAYS TRIGGER snapshots_immutable;
 
 -- The answer to an append whose event id is already stored: its version if it is the same event (a retry).
