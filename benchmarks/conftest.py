@@ -16,11 +16,11 @@ import pytest
 from baseline_workloads import create_baseline_tables
 from psycopg.types.string import TextLoader
 
-from leadboost_schema.bench_clients import ClientPool
-from leadboost_schema.bench_data import HOT_SKUS, Dataset, DatasetShape, load_dataset
-from leadboost_schema.bench_measure import Measure, Paired
-from leadboost_schema.clones import fresh_database
-from leadboost_schema.hot_queries import READS
+from leadboost_schema.bench.clients import ClientPool
+from leadboost_schema.bench.data import HOT_SKUS, Dataset, DatasetShape, load_dataset
+from leadboost_schema.bench.measure import Measure, Paired
+from leadboost_schema.catalog.hot_queries import READS
+from leadboost_schema.databases.clones import fresh_database
 
 _RUN_INFO = pytest.StashKey[dict]()
 

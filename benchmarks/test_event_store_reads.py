@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadboost_schema.bench_data import STREAM_TYPES, YEAR_MS
-from leadboost_schema.hot_queries import READS
+from leadboost_schema.bench.data import STREAM_TYPES, YEAR_MS
+from leadboost_schema.catalog.hot_queries import READS
 
 pytestmark = pytest.mark.benchmark(group="event_store reads")
 

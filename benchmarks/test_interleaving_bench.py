@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadboost_schema.factories import make_tenant
-from leadboost_schema.interleaving import BEGIN, COMMIT, Scenario, Scheduler, Step
+from leadboost_schema.testing.factories import make_tenant
+from leadboost_schema.testing.interleaving import BEGIN, COMMIT, Scenario, Scheduler, Step
 
 pytestmark = pytest.mark.benchmark(group="interleaving")
 EXAMPLES_PER_ROUND = 60

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from leadboost_schema.clones import ClonePool, new_database_name
-from leadboost_schema.factories import make_tenant
-from leadboost_schema.isolation import ExampleIsolation
+from leadboost_schema.databases.clones import ClonePool, new_database_name
+from leadboost_schema.testing.factories import make_tenant
+from leadboost_schema.testing.isolation import ExampleIsolation
 
 pytestmark = pytest.mark.benchmark(group="isolation")
 

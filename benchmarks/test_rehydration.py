@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from leadboost_schema.bench_measure import Paired
-from leadboost_schema.hot_queries import CALLS
+from leadboost_schema.bench.measure import Paired
+from leadboost_schema.catalog.hot_queries import CALLS
 
 pytestmark = pytest.mark.benchmark(group="rehydration")
 

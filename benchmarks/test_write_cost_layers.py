@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import write_workloads as work
 
-from leadboost_schema.bench_measure import Paired
+from leadboost_schema.bench.measure import Paired
 
 pytestmark = pytest.mark.benchmark(group="write cost layers")
 

@@ -7,8 +7,8 @@ import pytest
 import write_workloads as work
 from workload_rows import LEGS, REQUEST_PAYLOAD, RESPONSE
 
-from leadboost_schema.bench_measure import Paired
-from leadboost_schema.hot_queries import CALLS
+from leadboost_schema.bench.measure import Paired
+from leadboost_schema.catalog.hot_queries import CALLS
 
 pytestmark = pytest.mark.benchmark(group="writes")
 

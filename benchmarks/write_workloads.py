@@ -26,9 +26,9 @@ from baseline_workloads import (
 from psycopg.types.json import Jsonb
 from workload_rows import EVENT_PAYLOAD, LEGS, REQUEST_PAYLOAD, RESPONSE
 
-from leadboost_schema.bench_clients import Operation
-from leadboost_schema.bench_data import HOT_SKUS
-from leadboost_schema.hot_queries import CALLS
+from leadboost_schema.bench.clients import Operation
+from leadboost_schema.bench.data import HOT_SKUS
+from leadboost_schema.catalog.hot_queries import CALLS
 
 _workload = itertools.count()
 _REQUEST_HASH = hashlib.sha256(str(REQUEST_PAYLOAD.obj).encode()).hexdigest()

@@ -20,8 +20,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from leadboost_schema.public_api import Function
-from leadboost_schema.tenant_rows import LEGS, PAYLOAD, STEPS, TenantRows
+from leadboost_schema.testing.public_api import Function
+from leadboost_schema.testing.tenant_rows import LEGS, PAYLOAD, STEPS, TenantRows
 
 MIB = 1024 * 1024
 # Functions that accept a tenant that is not ACTIVE (they read, or finish work already started).

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from contracts.bad_calls import Refused, World, non_object_json
-from leadboost_schema.catalog import load_contract
+from leadboost_schema.catalog.snapshot import load_contract
 
 CONTRACT = load_contract()
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -1,6 +1,6 @@
 """Contract claims over a catalog snapshot, named as pgTAP names them, so each test line reads as one promise.
 
-Every claim takes the snapshot made by ``leadboost_schema.catalog.snapshot`` and raises ``AssertionError`` with
+Every claim takes the snapshot made by ``leadboost_schema.catalog.snapshot.snapshot`` and raises ``AssertionError`` with
 what was expected and what the catalog holds.
 """
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from leadboost_schema.catalog import snapshot
-from leadboost_schema.clones import fresh_database
+from leadboost_schema.catalog.snapshot import snapshot
+from leadboost_schema.databases.clones import fresh_database
 from leadboost_schema.paths import schema_dir
 from leadboost_schema.server import Server
 

@@ -50,19 +50,25 @@ from contracts.bad_rows import (
     sql_type,
     unique_keys,
 )
-from leadboost_schema.attempts import Attempt, acting_as, attempt, rolled_back
-from leadboost_schema.clones import fresh_database
-from leadboost_schema.data_fingerprint import (
+from leadboost_schema.databases.clones import fresh_database
+from leadboost_schema.paths import schema_dir
+from leadboost_schema.server import Server
+from leadboost_schema.testing.attempts import Attempt, acting_as, attempt, rolled_back
+from leadboost_schema.testing.data_fingerprint import (
     Fingerprint,
     data_fingerprint,
     fingerprint_changes,
     fingerprint_query,
 )
-from leadboost_schema.factories import make_tenant
-from leadboost_schema.paths import schema_dir
-from leadboost_schema.public_api import Function, app_functions, call, public_functions, valid_arguments
-from leadboost_schema.server import Server
-from leadboost_schema.tenant_rows import make_tenant_rows
+from leadboost_schema.testing.factories import make_tenant
+from leadboost_schema.testing.public_api import (
+    Function,
+    app_functions,
+    call,
+    public_functions,
+    valid_arguments,
+)
+from leadboost_schema.testing.tenant_rows import make_tenant_rows
 
 FUNCTIONS = public_functions(CONTRACT)
 APP_EXECUTABLE = {f.name for f in app_functions(CONTRACT)}

@@ -28,7 +28,7 @@ from contracts.claims import (
     rls_enabled,
     search_path_is,
 )
-from leadboost_schema.catalog import SCHEMAS
+from leadboost_schema.catalog.snapshot import SCHEMAS
 
 TENANT_TABLES = [
     "finanzas.transactions", "finanzas.ledger_entries", "stock.inventory_items", "gobernanza.policies",

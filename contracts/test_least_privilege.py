@@ -21,11 +21,12 @@ import pytest
 from psycopg import sql
 
 from contracts.test_document_queries import GRANT_APP, run
-from leadboost_schema.attempts import APP_ROLE, acting_as, attempt, rolled_back
-from leadboost_schema.catalog import SCHEMAS, load_contract
-from leadboost_schema.clones import fresh_database
-from leadboost_schema.data_fingerprint import data_fingerprint, fingerprint_changes
-from leadboost_schema.public_api import (
+from leadboost_schema.catalog.snapshot import SCHEMAS, load_contract
+from leadboost_schema.databases.clones import fresh_database
+from leadboost_schema.server import Server
+from leadboost_schema.testing.attempts import APP_ROLE, acting_as, attempt, rolled_back
+from leadboost_schema.testing.data_fingerprint import data_fingerprint, fingerprint_changes
+from leadboost_schema.testing.public_api import (
     Function,
     MissingArgument,
     all_functions,
@@ -33,8 +34,7 @@ from leadboost_schema.public_api import (
     call,
     valid_arguments,
 )
-from leadboost_schema.server import Server
-from leadboost_schema.tenant_rows import TenantRows, make_tenant_rows
+from leadboost_schema.testing.tenant_rows import TenantRows, make_tenant_rows
 
 CONTRACT = load_contract()
 APP_SCHEMAS = ("iam", "finanzas", "stock", "gobernanza", "sys", "events")

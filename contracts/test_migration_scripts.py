@@ -7,13 +7,13 @@ import re
 import psycopg
 import pytest
 
-from leadboost_schema.catalog import SCHEMAS, diff, load_contract, snapshot
-from leadboost_schema.sql_files import apply_sql_file
+from leadboost_schema.catalog.snapshot import SCHEMAS, diff, load_contract, snapshot
+from leadboost_schema.databases.sql_files import apply_sql_file
 
 NUMBERED = ["001_schema_iam.sql", "002_schema_finanzas.sql", "003_schema_stock.sql", "004_schema_gobernanza.sql",
             "005_schema_sys.sql", "006_schema_events.sql", "007_schema_migration.sql"]
 REGENERATE = ("if the schema change is intended, regenerate the contract: "
-              "leadboost_schema.catalog.write_contract(conn) on a freshly migrated database, and commit it")
+              "leadboost_schema.catalog.snapshot.write_contract(conn) on a freshly migrated database, and commit it")
 
 
 def _ours(conn: psycopg.Connection) -> list[str]:

@@ -8,7 +8,7 @@ reads as a service (leadboost_app bound to its tenant) or a projector (the owner
 functions on the write and rehydration paths, whose inner statements, trigger queries and foreign-key checks
 auto_explain reports; each with custom and with generic plans (what a prepared statement or a PL/pgSQL
 function settles on after five runs). The hot paths, their indexes and row bounds are
-``leadboost_schema.hot_queries``.
+``leadboost_schema.catalog.hot_queries``.
 """
 from __future__ import annotations
 
@@ -22,10 +22,17 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from leadboost_schema.bench_data import HOT_SKUS, Dataset, DatasetShape, load_dataset
-from leadboost_schema.clones import fresh_database
-from leadboost_schema.hot_queries import CALLS, LARGE_TABLES, READS, HotQuery
-from leadboost_schema.plan_check import Scan, explain, index_violations, nested_plans, rows_read, scans
+from leadboost_schema.bench.data import HOT_SKUS, Dataset, DatasetShape, load_dataset
+from leadboost_schema.catalog.hot_queries import CALLS, LARGE_TABLES, READS, HotQuery
+from leadboost_schema.catalog.plan_check import (
+    Scan,
+    explain,
+    index_violations,
+    nested_plans,
+    rows_read,
+    scans,
+)
+from leadboost_schema.databases.clones import fresh_database
 
 # Small enough to load in a few seconds; snapshots every 4 events so events.snapshots has pages enough for an
 # index to beat a scan, as it does in production.

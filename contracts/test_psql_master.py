@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from contracts.test_document_queries import VERIFICATION
-from leadboost_schema.catalog import diff, load_contract, snapshot
+from leadboost_schema.catalog.snapshot import diff, load_contract, snapshot
 from leadboost_schema.server import Server
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from leadboost_schema.catalog import diff, snapshot
-from leadboost_schema.sql_files import SchemaFileError, apply_sql_file
+from leadboost_schema.catalog.snapshot import diff, snapshot
+from leadboost_schema.databases.sql_files import SchemaFileError, apply_sql_file
 
 # The connection's own values: the scripts override them while they run and must give them back.
 OWN_LOCK_TIMEOUT_S = 123

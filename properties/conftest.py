@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from leadboost_schema.interleaving import Scheduler
+from leadboost_schema.testing.interleaving import Scheduler
 
 
 @pytest.fixture

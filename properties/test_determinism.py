@@ -6,7 +6,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadboost_schema import strategies as lb
+from leadboost_schema.testing import strategies as lb
 from properties.hypothesis_settings import PROPERTY
 from properties.test_saga import operations, saga_scenario
 from properties.test_stock import operation, stock_scenario

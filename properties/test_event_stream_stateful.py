@@ -14,8 +14,8 @@ from hypothesis.stateful import (
 )
 from psycopg.types.json import Jsonb
 
-from leadboost_schema import strategies as lb
-from leadboost_schema.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Step
+from leadboost_schema.testing import strategies as lb
+from leadboost_schema.testing.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Step
 from properties.hypothesis_settings import PROPERTY
 from properties.models.event_stream import Stream
 

@@ -24,13 +24,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from leadboost_schema.data_fingerprint import data_fingerprint, fingerprint_changes
-from leadboost_schema.factories import make_tenant
-from leadboost_schema.interleaving import BEGIN, COMMIT, Scheduler, Step
-from leadboost_schema.invariants import violations
-from leadboost_schema.private_server import DURABLE_OPTIONS, PrivateServer
 from leadboost_schema.server import Server
-from leadboost_schema.settings import Settings
+from leadboost_schema.server.settings import Settings
+from leadboost_schema.testing.data_fingerprint import data_fingerprint, fingerprint_changes
+from leadboost_schema.testing.factories import make_tenant
+from leadboost_schema.testing.interleaving import BEGIN, COMMIT, Scheduler, Step
+from leadboost_schema.testing.invariants import violations
+from leadboost_schema.testing.private_server import DURABLE_OPTIONS, PrivateServer
 
 LEGS = json.dumps([{"account_type": "CASH", "amount": 25, "direction": 1},
                    {"account_type": "REVENUE", "amount": 25, "direction": -1}])

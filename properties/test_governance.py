@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadboost_schema.interleaving import Step
+from leadboost_schema.testing.interleaving import Step
 from properties.broken_variants import VALIDATE_WITHOUT_LOCK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.governance import Cap, Policies

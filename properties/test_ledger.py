@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from leadboost_schema import strategies as lb
-from leadboost_schema.interleaving import Step
+from leadboost_schema.testing import strategies as lb
+from leadboost_schema.testing.interleaving import Step
 from properties.broken_variants import LEDGER_WITHOUT_BALANCE_CHECK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.ledger import Ledger

@@ -6,7 +6,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadboost_schema.interleaving import Step
+from leadboost_schema.testing.interleaving import Step
 from properties.hypothesis_settings import PROPERTY
 from properties.models.backfill import Backfill
 from properties.transactions import assert_errors_among, committed, make_scripts, scenario

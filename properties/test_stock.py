@@ -4,8 +4,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadboost_schema import strategies as lb
-from leadboost_schema.interleaving import Step
+from leadboost_schema.testing import strategies as lb
+from leadboost_schema.testing.interleaving import Step
 from properties.broken_variants import RESERVE_WITHOUT_VERSION_CHECK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.stock import Item

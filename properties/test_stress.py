@@ -7,7 +7,7 @@ Invariant: after any such run, zero violations: every acknowledged posting is in
 reserved quantity and version equal the initial ones plus the acknowledged reservations/releases; the spend window
 holds exactly the allowed amounts and never more than its limit; a key is COMPLETED exactly when one client's
 completion was acknowledged (never two); each stream has exactly the acknowledged appends, gapless; sagas are
-consistent; and ``leadboost_schema.invariants`` finds nothing.
+consistent; and ``leadboost_schema.testing.invariants`` finds nothing.
 
 The small run (3 sessions × 40 operations) runs by default so the code path is always exercised. The stress run is
 opt-in, like a benchmark: ``LEADBOOST_STRESS=1`` (sizes: ``LEADBOOST_STRESS_SESSIONS`` default 8,
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from leadboost_schema.factories import make_tenant
-from leadboost_schema.invariants import violations
+from leadboost_schema.testing.factories import make_tenant
+from leadboost_schema.testing.invariants import violations
 
 NOW = "2026-06-01 12:00:00+00"  # one spend window for the whole run (p_now is injectable)
 ITEMS, KEYS, STREAMS, ON_HAND, SPEND_LIMIT = 3, 12, 3, 10**6, 50_000

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from leadboost_schema.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Scenario, Step, Trace
+from leadboost_schema.testing.interleaving import BEGIN, COMMIT, ROLLBACK, Event, Scenario, Step, Trace
 
 
 @dataclass(frozen=True)

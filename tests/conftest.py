@@ -20,7 +20,7 @@ def standin_args() -> list[str]:
 @pytest.fixture
 def private_cache_dir() -> Iterator[Path]:
     """A cache folder for one test, where the server user can reach it (pytest's tmp_path is 0700 for root)."""
-    from leadboost_schema.settings import default_cache_dir
+    from leadboost_schema.server.settings import default_cache_dir
 
     path = default_cache_dir().parent / f"leadboost-test-{secrets.token_hex(4)}"
     yield path

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from leadboost_schema.binaries import find_local
 from leadboost_schema.errors import BackendUnavailable
+from leadboost_schema.server.binaries import find_local
 
 PROBE = '''
 import os, psycopg

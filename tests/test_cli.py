@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from leadboost_schema import dev_server, runbook
-from leadboost_schema.binaries import find_local
-from leadboost_schema.cli import errors, main
+from leadboost_schema.catalog import runbook
+from leadboost_schema.cli import dev_server, errors, main
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.settings import default_cache_dir
+from leadboost_schema.server.binaries import find_local
+from leadboost_schema.server.settings import default_cache_dir
 
 
 def cli(*args: str, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadboost_schema.interleaving import (
+from leadboost_schema.testing.interleaving import (
     BEGIN,
     COMMIT,
     ROLLBACK,

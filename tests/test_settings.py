@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from leadboost_schema.settings import OPTIONS, Settings, SettingsError
+from leadboost_schema.server.settings import OPTIONS, Settings, SettingsError
 from leadboost_schema.versions import version_matches
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugin.md"

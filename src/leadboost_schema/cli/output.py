@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from leadboost_schema.runbook import QueryResult
+from leadboost_schema.catalog.runbook import QueryResult
 
 MAX_CELL = 60
 

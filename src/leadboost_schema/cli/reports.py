@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from leadboost_schema import runbook
+from leadboost_schema.catalog import runbook
 from leadboost_schema.cli import target
 from leadboost_schema.cli.errors import OK, failure
 from leadboost_schema.cli.output import emit_json, print_reports, step

@@ -10,7 +10,7 @@ import psycopg
 from leadboost_schema.cli import target
 from leadboost_schema.cli.errors import NOT_CONFIRMED, OK, SQL_FAILED, USAGE, CliError, statement_error
 from leadboost_schema.cli.output import emit_json, step
-from leadboost_schema.sql_files import MASTER_MIGRATION, SEED_DATA, SchemaFileError, apply_sql_file
+from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA, SchemaFileError, apply_sql_file
 
 ROLLBACK = "999_rollback.sql"
 POST_ROLLBACK_CHECKLIST = (

@@ -10,13 +10,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from leadboost_schema import dev_server, runbook
-from leadboost_schema.cli import target, verify
+from leadboost_schema.catalog import runbook
+from leadboost_schema.cli import dev_server, target, verify
 from leadboost_schema.cli.errors import DIFFERS, NO_SERVER, OK, CliError, statement_error
 from leadboost_schema.cli.output import emit_json, print_checks, progress, step
 from leadboost_schema.cli.scripts import apply_script
+from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.sql_files import MASTER_MIGRATION, SEED_DATA
 
 
 def _start_local(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:

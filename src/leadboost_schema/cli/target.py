@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from leadboost_schema import dev_server
+from leadboost_schema.cli import dev_server
 from leadboost_schema.cli.errors import UNREACHABLE, USAGE, CliError, connection_error
 
 DEFAULT_DATABASE = "leadboost_ai"

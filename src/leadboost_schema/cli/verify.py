@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 
-from leadboost_schema import catalog, drift, runbook
+from leadboost_schema.catalog import drift, runbook
+from leadboost_schema.catalog import snapshot as catalog
 from leadboost_schema.cli import target
 from leadboost_schema.cli.errors import DIFFERS, OK, failure, statement_error
 from leadboost_schema.cli.output import emit_json, print_checks, step
@@ -44,7 +45,7 @@ def contract_report(conn: psycopg.Connection, schema_folder: Path) -> ContractRe
     report = ContractReport(drift.compare(expected, actual), objects=_count(expected))
     if schema_folder.resolve() != schema_dir().resolve():
         report.note = (f"the contract describes the packaged schema, not {schema_folder}: differences may be "
-                       "intended (regenerate it with leadboost_schema.catalog.write_contract)")
+                       "intended (regenerate it with leadboost_schema.catalog.snapshot.write_contract)")
     return report
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from leadboost_schema.privileges import ServerUser
+from leadboost_schema.server.privileges import ServerUser
 
 
 def process_start_time(pid: int) -> str | None:

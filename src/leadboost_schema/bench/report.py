@@ -1,7 +1,7 @@
 """Ratio report of pytest-benchmark runs: each path's time per operation against its in-run baseline's,
 compared with stored ratios; a markdown table, an SVG chart and an exit status for CI.
 
-    python -m leadboost_schema.bench_report results.json [more.json ...] \\
+    python -m leadboost_schema.bench.report results.json [more.json ...] \\
         --baseline benchmarks/baseline.json --markdown report.md --svg report.svg
 
 A benchmark takes part when its ``extra_info`` names its ``path`` and, unless it is a baseline itself, the
@@ -238,7 +238,7 @@ def _stored(path: Path | None) -> tuple[dict[str, float], dict[str, float], floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leadboost_schema.bench_report",
+    parser = argparse.ArgumentParser(prog="python -m leadboost_schema.bench.report",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path, nargs="+",
                         help="pytest-benchmark JSON (--benchmark-json=FILE); several: one per run")
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(text)
     if args.svg:
-        from leadboost_schema.bench_chart import ratio_chart
+        from leadboost_schema.bench.chart import ratio_chart
         args.svg.write_text(ratio_chart(rows, run_line(run)))
     if args.write_baseline:
         args.write_baseline.write_text(json.dumps(baseline_document(rows, run, tolerance), indent=2) + "\n")

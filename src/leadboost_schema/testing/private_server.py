@@ -23,13 +23,17 @@ from typing import Self
 
 import psycopg
 
-from leadboost_schema import cluster
-from leadboost_schema.backends import OwnedCluster
-from leadboost_schema.binaries import find_embedded, find_local
-from leadboost_schema.server import Server
-from leadboost_schema.settings import Settings
-from leadboost_schema.sql_files import MASTER_MIGRATION, apply_sql_file, schema_hash
-from leadboost_schema.templates import create_database, database_exists, template_names
+from leadboost_schema.databases.sql_files import MASTER_MIGRATION, apply_sql_file
+from leadboost_schema.server import Server, cluster
+from leadboost_schema.server.backends import OwnedCluster
+from leadboost_schema.server.binaries import find_embedded, find_local
+from leadboost_schema.server.our_databases import (
+    create_database,
+    database_exists,
+    schema_hash,
+    template_names,
+)
+from leadboost_schema.server.settings import Settings
 
 DURABLE_OPTIONS = "-c synchronous_commit=on"
 DATABASE = "lb_private"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from leadboost_schema.factories import make_tenant
+from leadboost_schema.testing.factories import make_tenant
 
 LEGS = [{"account_type": "CASH", "amount": 10, "direction": 1},
         {"account_type": "REVENUE", "amount": 10, "direction": -1}]

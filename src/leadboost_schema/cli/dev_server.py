@@ -16,12 +16,12 @@ from pathlib import Path
 
 import psycopg
 
-from leadboost_schema import cluster
-from leadboost_schema.binaries import Binaries, find_embedded, find_local
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.privileges import ServerUser, ServerUserError, server_user
-from leadboost_schema.runs import ServerFolder, running_postmaster
-from leadboost_schema.workspace import reachable_binaries
+from leadboost_schema.server import cluster
+from leadboost_schema.server.binaries import Binaries, find_embedded, find_local
+from leadboost_schema.server.privileges import ServerUser, ServerUserError, server_user
+from leadboost_schema.server.runs import ServerFolder, running_postmaster
+from leadboost_schema.server.workspace import reachable_binaries
 
 DATA_DIR_ENV = "LEADBOOST_DATA_DIR"
 START_TIMEOUT_S = 120

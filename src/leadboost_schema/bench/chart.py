@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
-    from leadboost_schema.bench_report import RatioRow
+    from leadboost_schema.bench.report import RatioRow
 
 _COLOURS = {"regressed": "#d62728", "improved": "#1f77b4", "new": "#7f7f7f", "ok": "#2ca02c",
             "no baseline in run": "#bbbbbb"}

@@ -27,7 +27,7 @@ scenario ends with an error and its trace, never a hang. The sessions need the r
 Usage::
 
     from hypothesis import given, strategies as st
-    from leadboost_schema.interleaving import BEGIN, COMMIT, Scenario, Scheduler, Step
+    from leadboost_schema.testing.interleaving import BEGIN, COMMIT, Scenario, Scheduler, Step
 
     increment = Step("update", "UPDATE counter SET n = n + 1")
     story = Scenario({"s0": [BEGIN, increment, COMMIT], "s1": [BEGIN, increment, COMMIT]})

@@ -4,7 +4,7 @@ Each strategy draws values the schema accepts (ranges and formats of its CHECK c
 says otherwise (``make_unbalanced_legs``). Downstream repos use them to feed their own code real-looking data::
 
     from hypothesis import given
-    from leadboost_schema import strategies as lb
+    from leadboost_schema.testing import strategies as lb
 
     @given(legs=lb.make_balanced_legs())
     def test_posting(leadboost_conn, make_tenant, legs):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from leadboost_schema.factories import make_tenant
+from leadboost_schema.testing.factories import make_tenant
 
 
 @dataclass

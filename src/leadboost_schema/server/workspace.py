@@ -8,9 +8,9 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from leadboost_schema.binaries import SERVER_TOOLS, Binaries
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.privileges import ServerUser
+from leadboost_schema.server.binaries import SERVER_TOOLS, Binaries
+from leadboost_schema.server.privileges import ServerUser
 
 
 def prepare_root(root: Path) -> Path:

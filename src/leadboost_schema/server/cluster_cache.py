@@ -13,9 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from leadboost_schema import cluster
-from leadboost_schema.binaries import Binaries
-from leadboost_schema.privileges import ServerUser
+from leadboost_schema.server import cluster
+from leadboost_schema.server.binaries import Binaries
+from leadboost_schema.server.privileges import ServerUser
 
 KEEP_PER_VERSION = 4
 UNUSED_DAYS = 3  # entries of other builds, users or cluster formats are removed after this long unused

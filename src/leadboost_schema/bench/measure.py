@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from leadboost_schema.bench_clients import ClientPool, Operation
+from leadboost_schema.bench.clients import ClientPool, Operation
 
 
 class Paired(NamedTuple):

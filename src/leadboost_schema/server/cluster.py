@@ -6,10 +6,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from leadboost_schema.binaries import Binaries
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.privileges import ServerUser
-from leadboost_schema.runs import kill_postmaster
+from leadboost_schema.server.binaries import Binaries
+from leadboost_schema.server.privileges import ServerUser
+from leadboost_schema.server.runs import kill_postmaster
 
 # 1 MB WAL segments instead of 16: a cached cluster then carries ~2 MB of WAL instead of ~32 MB, so the copy made
 # at every run start is ~40 % smaller.

@@ -5,7 +5,7 @@ profile. Every profile has ``deadline=None``: a database example's time depends 
 not on the code under test. Choose one with ``LEADBOOST_HYPOTHESIS_PROFILE`` or the pytest option
 ``--leadboost-hypothesis-profile`` (see ``plugin_hypothesis``), or from a script::
 
-    from leadboost_schema.hypothesis_profiles import load_profile
+    from leadboost_schema.testing.hypothesis_profiles import load_profile
     load_profile("ci")
 """
 from __future__ import annotations

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from leadboost_schema import factories
-from leadboost_schema.clones import ClonePool
-from leadboost_schema.isolation import ExampleIsolation
+from leadboost_schema.databases.clones import ClonePool
+from leadboost_schema.databases.templates import ensure_template
 from leadboost_schema.server import Server
-from leadboost_schema.settings import OPTIONS, Settings, SettingsError
-from leadboost_schema.shared_server import ServerLease, ServerUnavailable, WorkerView
-from leadboost_schema.templates import ensure_template
+from leadboost_schema.server.settings import OPTIONS, Settings, SettingsError
+from leadboost_schema.server.shared import ServerLease, ServerUnavailable, WorkerView
+from leadboost_schema.testing import factories
+from leadboost_schema.testing.isolation import ExampleIsolation
 from leadboost_schema.versions import version_matches
 
 _SETTINGS = pytest.StashKey[Settings]()

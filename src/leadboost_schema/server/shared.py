@@ -6,7 +6,7 @@ import threading
 
 from leadboost_schema.errors import NoServerError
 from leadboost_schema.server import RunningServer, Server, acquire_server
-from leadboost_schema.settings import Settings
+from leadboost_schema.server.settings import Settings
 
 
 class ServerUnavailable(RuntimeError):

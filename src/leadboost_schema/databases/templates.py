@@ -6,22 +6,15 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA, SchemaFileError, apply_sql_file
 from leadboost_schema.server import Server
-from leadboost_schema.sql_files import (
-    MASTER_MIGRATION,
-    SEED_DATA,
-    SchemaFileError,
-    apply_sql_file,
+from leadboost_schema.server.our_databases import (
+    create_database,
+    database_exists,
+    drop_database,
     schema_hash,
+    template_names,
 )
-
-TEMPLATE_PREFIX = "lb_tpl_"
-OUR_PREFIX = "lb_"
-
-
-def template_names(schema: str) -> tuple[str, str]:
-    """(migrated, migrated + seeded) template names for a schema hash."""
-    return f"{TEMPLATE_PREFIX}{schema}", f"{TEMPLATE_PREFIX}seed_{schema}"
 
 
 def ensure_template(server: Server, schema_dir: Path, seeded: bool = False) -> str:
@@ -53,33 +46,3 @@ def ensure_template(server: Server, schema_dir: Path, seeded: bool = False) -> s
         admin.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
             sql.Identifier(name)))
     return name
-
-
-def database_exists(admin: psycopg.Connection, name: str) -> bool:
-    return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-
-
-def create_database(admin: psycopg.Connection, name: str, template: str | None, version: int) -> None:
-    """CREATE DATABASE, cloned with FILE_COPY on 15+ (a file copy plus checkpoint: ~3x faster than WAL_LOG
-    for a small template)."""
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        if version >= 150000:
-            statement += sql.SQL(" STRATEGY FILE_COPY")
-    admin.execute(statement)
-
-
-def drop_database(admin: psycopg.Connection, name: str) -> None:
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def drop_test_databases(server: Server, keep: set[str]) -> None:
-    """Drop every database of ours (``lb_*``) except ``keep``: before a cluster is kept in the cache."""
-    with psycopg.connect(server.admin_dsn, autocommit=True) as admin:
-        names = [row[0] for row in admin.execute(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (OUR_PREFIX,))]
-        for name in names:
-            if name not in keep:
-                admin.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
-                drop_database(admin, name)

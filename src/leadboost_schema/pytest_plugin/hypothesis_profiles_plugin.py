@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadboost_schema.hypothesis_profiles import (
+from leadboost_schema.testing.hypothesis_profiles import (
     DEFAULT_PROFILE,
     PROFILE_ENV,
     PROFILES,

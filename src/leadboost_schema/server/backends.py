@@ -7,16 +7,20 @@ import time
 
 import psycopg
 
-from leadboost_schema import cluster, cluster_cache
-from leadboost_schema.binaries import Binaries, find_embedded, find_local
 from leadboost_schema.errors import BackendUnavailable
-from leadboost_schema.privileges import ServerUserError, server_user
-from leadboost_schema.runs import new_run_folder, reap_stale_runs
-from leadboost_schema.server import Server
-from leadboost_schema.settings import Settings
-from leadboost_schema.sql_files import schema_hash
-from leadboost_schema.templates import TEMPLATE_PREFIX, drop_test_databases, template_names
-from leadboost_schema.workspace import prepare_root, reachable_binaries
+from leadboost_schema.server import cluster, cluster_cache
+from leadboost_schema.server.binaries import Binaries, find_embedded, find_local
+from leadboost_schema.server.our_databases import (
+    TEMPLATE_PREFIX,
+    drop_test_databases,
+    schema_hash,
+    template_names,
+)
+from leadboost_schema.server.privileges import ServerUserError, server_user
+from leadboost_schema.server.running import Server
+from leadboost_schema.server.runs import new_run_folder, reap_stale_runs
+from leadboost_schema.server.settings import Settings
+from leadboost_schema.server.workspace import prepare_root, reachable_binaries
 
 DOCKER_TIMEOUT_S = 2.0
 

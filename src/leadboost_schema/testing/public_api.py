@@ -18,9 +18,9 @@ from typing import Any
 
 from psycopg import sql
 
-from leadboost_schema.catalog import load_contract
+from leadboost_schema.catalog.snapshot import load_contract
 from leadboost_schema.paths import schema_dir
-from leadboost_schema.tenant_rows import LEGS, PAYLOAD, TenantRows
+from leadboost_schema.testing.tenant_rows import LEGS, PAYLOAD, TenantRows
 
 APP_ROLE = "leadboost_app"
 
@@ -144,7 +144,7 @@ def valid_arguments(function: Function, rows: TenantRows, required_only: bool = 
         if make is None:
             if p.default is None:
                 raise MissingArgument(f"{function.name}: no valid value for {p.name} {p.type}: add one to "
-                                      "leadboost_schema.public_api.VALUES")
+                                      "leadboost_schema.testing.public_api.VALUES")
             continue
         if p.default is None or not required_only:
             chosen[p.name] = make(rows)

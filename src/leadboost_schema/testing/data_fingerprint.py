@@ -18,7 +18,7 @@ import uuid
 import psycopg
 from psycopg import sql
 
-from leadboost_schema.catalog import SCHEMAS
+from leadboost_schema.catalog.snapshot import SCHEMAS
 
 Fingerprint = dict[str, tuple[int, str]]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import psycopg
 
 from leadboost_schema.server import Server
-from leadboost_schema.templates import create_database, drop_database
+from leadboost_schema.server.our_databases import create_database, drop_database
 
 _TAKE_TIMEOUT_S = 120.0
 _counter = itertools.count()

@@ -1,4 +1,4 @@
-"""Reading the schema folder: a hash of its content, and applying its SQL files with psycopg.
+"""Applying the schema folder's SQL files with psycopg, as psql would.
 
 Why not run ``psql``: the dsn and docker backends may have no psql binary, and a process per file costs ~30 ms.
 The files are plain SQL plus the few psql meta-commands a master migration uses, which we interpret here:
@@ -9,7 +9,6 @@ with a message, so a file we cannot apply faithfully fails loudly. The SQL betwe
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -17,8 +16,6 @@ import psycopg
 
 MASTER_MIGRATION = "000_master_migration.sql"
 SEED_DATA = "008_seed_data.sql"
-# Bumped when the way templates are built changes, so cached templates of the old way are not reused.
-_TEMPLATE_FORMAT = b"leadboost-template-format-2\0"
 _HARMLESS = {"set", "echo", "qecho", "timing", "pset", "unset"}
 _INCLUDE = {"i": False, "include": False, "ir": True, "include_relative": True}
 _META_LINE = re.compile(r"^\s*\\(\w+)\s*(.*?)\s*$")
@@ -26,14 +23,6 @@ _META_LINE = re.compile(r"^\s*\\(\w+)\s*(.*?)\s*$")
 
 class SchemaFileError(RuntimeError):
     """A schema file is missing, uses a meta-command we do not interpret, or failed in the server."""
-
-
-def schema_hash(schema_dir: Path) -> str:
-    """A short hash of every file name and content under ``schema_dir``: the cache key of migrated templates."""
-    digest = hashlib.sha256(_TEMPLATE_FORMAT)
-    for path in sorted(p for p in schema_dir.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(schema_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
 
 
 def apply_sql_file(conn: psycopg.Connection, path: Path, _depth: int = 0) -> None:
