@@ -35,7 +35,8 @@ TENANT_TABLES = [
     "sys.request_keys", "sys.sagas", "sys.saga_steps", "events.event_store", "events.snapshots",
     "migration.batch_control", "migration.raw_signals", "migration.campaigns", "migration.audit_logs",
 ]
-TABLES = ["iam.tenants", *TENANT_TABLES]
+# sys.schema_upgrades is the schema history (no tenant: written only by 000_master_migration.sql).
+TABLES = ["iam.tenants", "sys.schema_upgrades", *TENANT_TABLES]
 VIEWS = ["finanzas.account_balances", "gobernanza.active_policies", "sys.active_sagas", "events.stream_summary"]
 APP_SCHEMAS = ["iam", "finanzas", "stock", "gobernanza", "sys", "events"]
 PINNED = "pg_catalog, pg_temp"
@@ -107,6 +108,15 @@ def test_exactly_the_seven_schemas(catalog_snapshot):
 def test_exactly_the_tables_and_views(catalog_snapshot):
     assert sorted(catalog_snapshot["tables"]) == sorted(TABLES)
     assert sorted(catalog_snapshot["views"]) == sorted(VIEWS)
+
+
+def test_the_schema_history_table(catalog_snapshot):
+    for column, type_ in [("upgrade", "text"), ("release", "text"), ("checksum", "text"), ("how", "text"),
+                          ("applied_at", "timestamp with time zone"), ("duration", "interval"),
+                          ("applied_by", "text")]:
+        col_type(catalog_snapshot, "sys.schema_upgrades", column, type_)
+    for column in ("upgrade", "release", "checksum", "how", "applied_at", "applied_by"):
+        col_not_null(catalog_snapshot, "sys.schema_upgrades", column)
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)

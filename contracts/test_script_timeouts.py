@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from contracts.schema_copies import add_upgrade, copy_schema
 from leadboost_schema.catalog.snapshot import diff, snapshot
 from leadboost_schema.databases.sql_files import SchemaFileError, apply_sql_file
 
@@ -47,16 +48,25 @@ def _refused_by_lock_timeout(conn: psycopg.Connection, script) -> float:
     return time.monotonic() - started
 
 
-def test_master_reapplied_behind_a_reader_gives_up_and_changes_nothing(applier, reader, schema_folder):
+def test_an_upgrade_behind_a_reader_gives_up_and_changes_nothing(applier, reader, schema_folder, tmp_path):
+    """A pending upgrade that needs a lock the application holds gives up after the upgrade's own lock_timeout,
+    rolls back whole (no column, no record), and applies on the next run once the reader is gone."""
+    folder = copy_schema(schema_folder, tmp_path / "schema")
+    add_upgrade(folder, "0999_tenant_note.sql", "SET lock_timeout = '5s';\nSET statement_timeout = '1min';\n"
+                "ALTER TABLE iam.tenants ADD COLUMN note text;\nRESET lock_timeout;\nRESET statement_timeout;\n")
     before = snapshot(applier)
-    waited = _refused_by_lock_timeout(applier, schema_folder / "000_master_migration.sql")
+    waited = _refused_by_lock_timeout(applier, folder / "000_master_migration.sql")
     # Which timeout gave up (not a speed target): the script's 5 s, not the connection's 123 s.
     assert SCRIPT_LOCK_TIMEOUT_S * 0.9 <= waited < OWN_LOCK_TIMEOUT_S
     assert diff(before, snapshot(applier)) == []
     assert _own_settings(applier) == ("123s", "456s")
+    assert applier.execute("SELECT count(*) FROM sys.schema_upgrades WHERE upgrade = '0999_tenant_note.sql'"
+                           ).fetchone() == (0,)
     reader.rollback()
-    apply_sql_file(applier, schema_folder / "000_master_migration.sql")
+    apply_sql_file(applier, folder / "000_master_migration.sql")
     assert _own_settings(applier) == ("123s", "456s")
+    assert applier.execute("SELECT count(*) FROM sys.schema_upgrades WHERE upgrade = '0999_tenant_note.sql'"
+                           ).fetchone() == (1,)
 
 
 def test_rollback_behind_a_reader_gives_up_and_drops_nothing(applier, reader, schema_folder):
