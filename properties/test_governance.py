@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadboost_schema.testing.interleaving import Step
-from properties.broken_variants import VALIDATE_WITHOUT_LOCK, install
+from properties.broken_variants import BREAKER_OPENING_ONE_FAILURE_LATE, VALIDATE_WITHOUT_LOCK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.governance import Breaker, Cap, Policies, in_force
 from properties.transactions import assert_errors_among, committed, make_scripts, scenario
@@ -103,17 +103,13 @@ def at_second(seconds: int) -> datetime.datetime:
     return T0 + datetime.timedelta(seconds=seconds)
 
 
-@PROPERTY
-@given(threshold=st.integers(1, 5), cooldown=st.integers(1, 4), action=st.sampled_from((BREAKER_ACTION, "*")),
-       moves=st.lists(breaker_move, max_size=30))
-def test_a_breaker_follows_its_state_machine(leadboost_example, make_tenant, threshold, cooldown, action, moves):
-    """Invariant (circuit breaker): for any failure threshold, cooldown and sequence of calls and outcome reports
-    over time, every answer of validate_action and record_action_outcome and the stored state are the model's:
-    CLOSED allows and opens at exactly ``threshold`` consecutive failures (a success resets the count); OPEN
-    denies until its cooldown has passed, then lets exactly ONE probe through (HALF_OPEN: every other call is
-    denied until the probe's outcome, or until another cooldown passes without one); the probe's success closes
-    it, its failure opens it again; reports while OPEN change nothing."""
-    with leadboost_example() as conn:
+breaker_example = st.tuples(st.integers(1, 5), st.integers(1, 4), st.sampled_from((BREAKER_ACTION, "*")),
+                            st.lists(breaker_move, max_size=30))
+
+
+def check_breaker(isolation, make_tenant, example, functions: str) -> None:
+    threshold, cooldown, action, moves = example
+    with isolation() as conn:
         tenant = make_tenant(conn)
         policy = insert_breaker(conn, tenant, threshold, cooldown, action)
         model = Breaker(threshold, cooldown)
@@ -122,14 +118,14 @@ def test_a_breaker_follows_its_state_machine(leadboost_example, make_tenant, thr
             now += move[-1]
             if move[0] == "validate":
                 allowed, denied_by, reason = conn.execute(
-                    "SELECT * FROM gobernanza.validate_action(%s, %s, 0, %s)",
+                    f"SELECT * FROM {functions}.validate_action(%s, %s, 0, %s)",
                     (tenant, BREAKER_ACTION, at_second(now))).fetchone()
                 expected = model.validate(now)
                 story.append(f"@{now} validate -> {allowed, reason}")
                 assert (allowed, reason) == expected, f"the model says {expected}:\n" + "\n".join(story)
                 assert denied_by == (None if allowed else policy)
             else:
-                rows = conn.execute("SELECT policy_id, breaker_state FROM gobernanza.record_action_outcome("
+                rows = conn.execute(f"SELECT policy_id, breaker_state FROM {functions}.record_action_outcome("
                                     "%s, %s, %s, %s)", (tenant, BREAKER_ACTION, move[1], at_second(now))).fetchall()
                 model.record(move[1], now)
                 story.append(f"@{now} {'success' if move[1] else 'failure'} -> {rows[0][1] if rows else rows}")
@@ -142,6 +138,29 @@ def test_a_breaker_follows_its_state_machine(leadboost_example, make_tenant, thr
             else:
                 assert changed == at_second(model.changed), (
                     f"breaker_changed_at {changed}, the model says @{model.changed}:\n" + "\n".join(story))
+
+
+@PROPERTY
+@given(example=breaker_example)
+def test_a_breaker_follows_its_state_machine(leadboost_example, make_tenant, example):
+    """Invariant (circuit breaker): for any failure threshold, cooldown and sequence of calls and outcome reports
+    over time, every answer of validate_action and record_action_outcome and the stored state are the model's:
+    CLOSED allows and opens at exactly ``threshold`` consecutive failures (a success resets the count); OPEN
+    denies until its cooldown has passed, then lets exactly ONE probe through (HALF_OPEN: every other call is
+    denied until the probe's outcome, or until another cooldown passes without one); the probe's success closes
+    it, its failure opens it again; reports while OPEN change nothing."""
+    check_breaker(leadboost_example, make_tenant, example, REAL)
+
+
+def test_a_breaker_opening_one_failure_late_is_caught(leadboost_example, make_tenant):
+    """The property can fail: a breaker that opens at threshold + 1 failures is found and shrunk to the
+    shortest story, one failure at threshold 1."""
+    install(leadboost_example.conn, BREAKER_OPENING_ONE_FAILURE_LATE)
+
+    failure = find_counterexample(
+        lambda data: check_breaker(leadboost_example, make_tenant, data.draw(breaker_example), BROKEN),
+        match="the model says OPEN")
+    assert "threshold 1," in str(failure) and "@0 failure -> CLOSED" in str(failure), str(failure)
 
 
 def probe_steps(tenant):

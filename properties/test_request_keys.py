@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from leadboost_schema.testing import strategies as lb
 from leadboost_schema.testing.attempts import attempt
 from leadboost_schema.testing.interleaving import Step
-from properties.broken_variants import CLAIM_WITHOUT_LOCK, install
+from properties.broken_variants import CLAIM_WITHOUT_LOCK, FINISH_WITHOUT_KEY_LOCK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
 from properties.models.request_keys import RequestKeys
 from properties.transactions import (
@@ -245,10 +245,10 @@ def test_each_claim_is_judged_by_its_own_lease_and_cleanup_spares_live_leases(le
 
 # --- an old claim's completion racing the new claimant ------------------------------------------------------------
 
-def stale_finish_steps(tenant: uuid.UUID, old_token: uuid.UUID, won: dict[str, uuid.UUID]):
+def stale_finish_steps(tenant: uuid.UUID, old_token: uuid.UUID, won: dict[str, uuid.UUID], functions: str):
     def finish(conn, kind: str, label: str, token: uuid.UUID):
         function = "complete_request_key" if kind == "complete" else "fail_request_key"
-        conn.execute(f"SELECT sys.{function}(%s, 'k', %s, %s, %s)",
+        conn.execute(f"SELECT {functions}.{function}(%s, 'k', %s, %s, %s)",
                      (tenant, token, Jsonb({"by": label}) if kind == "complete" else None, at(0)))
         return label
 
@@ -270,17 +270,9 @@ def stale_finish_steps(tenant: uuid.UUID, old_token: uuid.UUID, won: dict[str, u
     return step_of
 
 
-@PROPERTY
-@given(data=st.data())
-def test_a_finish_with_an_old_token_never_overwrites_the_new_claimant(two_sessions, leadboost_conn, make_tenant,
-                                                                      data):
-    """Invariant (the key row lock of complete/fail): a key whose first claim's lease has lapsed; the old worker
-    completes or fails it with its old token while a new worker reclaims it (and maybe finishes it), in any
-    interleaving, either transaction committing or rolling back. Replayed in commit order through the model:
-    the old token is accepted only if its report committed before the reclaim, otherwise refused (LB403) — it
-    never overwrites the new claim — and the stored key is the model's."""
-    tenant = make_tenant(leadboost_conn)
-    old_token = leadboost_conn.execute(
+def check_stale_finish(scheduler, conn, make_tenant, data, functions: str) -> None:
+    tenant = make_tenant(conn)
+    old_token = conn.execute(
         "SELECT lock_token FROM sys.claim_request_key(%s, 'k', %s, %s, %s, %s)",
         (tenant, Jsonb({"amount": 1}), datetime.timedelta(seconds=LEASE), datetime.timedelta(seconds=TTL),
          at(-40))).fetchone()[0]
@@ -292,7 +284,7 @@ def test_a_finish_with_an_old_token_never_overwrites_the_new_claimant(two_sessio
     new = st.builds(lambda finish, commit: Transaction((("claim",), *finish), commit),
                     st.lists(kinds.map(lambda kind: ("own", kind)), max_size=1), commits)
     scripts = {"s0": [data.draw(old, label="old worker")], "s1": [data.draw(new, label="new worker")]}
-    trace = two_sessions.run(scenario(scripts, stale_finish_steps(tenant, old_token, {})), data)
+    trace = scheduler.run(scenario(scripts, stale_finish_steps(tenant, old_token, {}, functions)), data)
     assert_errors_among(trace, {"LB403"})
 
     for outcome in committed(trace, scripts):
@@ -307,6 +299,30 @@ def test_a_finish_with_an_old_token_never_overwrites_the_new_claimant(two_sessio
                            model.finish("k", label, "FAILED"))
                 assert verdict == "OK", (
                     f"{outcome.session}.{event.step} was accepted and committed; the model says {verdict}\n{trace}")
-    status, response = leadboost_conn.execute("SELECT status, response FROM sys.request_keys WHERE tenant_id = %s",
+    status, response = conn.execute("SELECT status, response FROM sys.request_keys WHERE tenant_id = %s",
                                               (tenant,)).fetchone()
     assert (status, response) == (model.keys["k"].status, model.keys["k"].response), f"stored {status}\n{trace}"
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_finish_with_an_old_token_never_overwrites_the_new_claimant(two_sessions, leadboost_conn, make_tenant,
+                                                                      data):
+    """Invariant (the key row lock of complete/fail): a key whose first claim's lease has lapsed; the old worker
+    completes or fails it with its old token while a new worker reclaims it (and maybe finishes it), in any
+    interleaving, either transaction committing or rolling back. Replayed in commit order through the model:
+    the old token is accepted only if its report committed before the reclaim, otherwise refused (LB403) — it
+    never overwrites the new claim — and the stored key is the model's."""
+    check_stale_finish(two_sessions, leadboost_conn, make_tenant, data, REAL)
+
+
+def test_a_finish_without_the_key_lock_is_caught(two_sessions, leadboost_conn, make_tenant):
+    """The property can fail: when complete/fail read the key and its token without locking the row, Hypothesis
+    finds the old worker's report waiting on the new claimant and then overwriting its claim."""
+    install(leadboost_conn, FINISH_WITHOUT_KEY_LOCK)
+
+    failure = find_counterexample(
+        lambda data: check_stale_finish(two_sessions, leadboost_conn, make_tenant, data, BROKEN),
+        match="with the old token was accepted and committed; the model says LB403")
+    story = story_of(failure)
+    assert any("with the old token <waiting ...>" in line for line in story), str(failure)
