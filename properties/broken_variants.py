@@ -93,3 +93,22 @@ VALIDATE_WITHOUT_LOCK = Variant(
 """, """         ORDER BY p.id
 """),)),),
 )
+
+BREAKER_OPENING_ONE_FAILURE_LATE = Variant(
+    "a breaker that opens one failure after its threshold",
+    (("gobernanza.record_action_outcome(uuid,text,boolean,timestamptz)",
+      (("WHEN NOT p_succeeded AND p.breaker_state = 'CLOSED' AND p.failure_count + 1 >= p.failure_threshold THEN 'OPEN'",
+        "WHEN NOT p_succeeded AND p.breaker_state = 'CLOSED' AND p.failure_count + 1 > p.failure_threshold THEN 'OPEN'"),
+       ("WHEN NOT p_succeeded AND p.breaker_state = 'CLOSED' AND p.failure_count + 1 >= p.failure_threshold THEN p_now",
+        "WHEN NOT p_succeeded AND p.breaker_state = 'CLOSED' AND p.failure_count + 1 > p.failure_threshold THEN p_now"))),
+     ("gobernanza.validate_action(uuid,text,numeric,timestamptz)", ()),),
+)
+
+FINISH_WITHOUT_KEY_LOCK = Variant(
+    "complete/fail that read the key and its token without locking the row",
+    (("sys.lock_claimed_key(uuid,text,uuid)", (("       FOR UPDATE;\n", ";\n"),)),
+     ("sys.complete_request_key(uuid,text,uuid,jsonb,timestamptz)",
+      (("sys.lock_claimed_key(", "broken.lock_claimed_key("),)),
+     ("sys.fail_request_key(uuid,text,uuid,text,timestamptz)",
+      (("sys.lock_claimed_key(", "broken.lock_claimed_key("),))),
+)

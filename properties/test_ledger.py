@@ -12,7 +12,7 @@ from leadboost_schema.testing import strategies as lb
 from leadboost_schema.testing.interleaving import Step
 from properties.broken_variants import LEDGER_WITHOUT_BALANCE_CHECK, install
 from properties.hypothesis_settings import PROPERTY, find_counterexample
-from properties.models.ledger import Ledger
+from properties.models.ledger import Ledger, mirror
 from properties.transactions import (
     assert_errors_among,
     committed,
@@ -104,3 +104,39 @@ def test_a_ledger_without_balance_checks_is_caught(two_sessions, leadboost_conn,
         match="committed a posting the ledger must refuse")
     session = str(failure)[:2]
     assert story_of(failure)[:3] == [f"{session}.begin", f"{session}.post t0", f"{session}.commit"]
+
+
+@PROPERTY
+@given(legs=lb.make_balanced_legs(max_legs=5), currency=lb.make_currency(), twice=st.booleans())
+def test_a_reversal_is_the_exact_mirror_of_the_original(leadboost_example, make_tenant, legs, currency, twice):
+    """Invariant (reversal): for any balanced posting, its reversal (and the reversal of that reversal) has the
+    original's legs leg for leg — same account, amount, currency and tenant, opposite direction, no leg more or
+    less — a header with the original's tenant and currency that names the original, and afterwards every
+    account of the tenant is back where it was (zero)."""
+    with leadboost_example() as conn:
+        tenant = make_tenant(conn)
+        make_tenant(conn)  # another tenant's rows must not leak into the reversal
+        original = conn.execute("SELECT finanzas.post_transaction(%s, %s, %s)",
+                                (tenant, _jsonb(legs), currency)).fetchone()[0]
+        chain = [(original, legs)]
+        for _ in range(2 if twice else 1):
+            reversed_id, reversed_legs = chain[-1]
+            reversal = conn.execute("SELECT finanzas.reverse_transaction(%s, %s)",
+                                    (tenant, reversed_id)).fetchone()[0]
+            header = conn.execute("SELECT tenant_id, currency, reverses_transaction_id FROM finanzas.transactions"
+                                  " WHERE id = %s", (reversal,)).fetchone()
+            assert header == (tenant, currency, reversed_id), f"reversal header {header}"
+            entries = conn.execute("SELECT account_type, amount, direction, currency, tenant_id FROM"
+                                   " finanzas.ledger_entries WHERE transaction_id = %s", (reversal,)).fetchall()
+            assert {(c, t) for *_, c, t in entries} <= {(currency, tenant)}, f"reversal legs {entries}"
+            mirrored = sorted((account, amount, direction) for account, amount, direction, *_ in entries)
+            assert mirrored == mirror(reversed_legs), f"reversal legs {mirrored}, the mirror is {mirror(reversed_legs)}"
+            chain.append((reversal, [{"account_type": a, "amount": m, "direction": d} for a, m, d in mirrored]))
+        model = Ledger()
+        if twice:  # original, reversal and reversal of the reversal: the original's balances
+            model.post(original, currency, legs)
+        balances = {(account, cur): balance for account, cur, balance in conn.execute(
+            "SELECT account_type, currency, balance FROM finanzas.account_balances WHERE tenant_id = %s",
+            (tenant,))}
+        expected = {key: model.balances().get(key, 0) for key in balances}
+        assert balances == expected, f"balances after the reversals: {balances}, the model says {expected}"

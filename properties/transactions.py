@@ -35,6 +35,8 @@ class Outcome:
     transaction: Transaction
     events: list[Event] = field(default_factory=list)
     committed: bool = False
+    positions: list[int] = field(default_factory=list)  # where each operation's event is in the trace
+    end: int = -1  # where its COMMIT/ROLLBACK (or its autocommitted operation) finished in the trace
 
 
 Scripts = Mapping[str, Sequence[Transaction]]
@@ -81,12 +83,15 @@ def outcomes(trace: Trace, scripts: Scripts) -> list[Outcome]:
         for transaction in transactions:
             if transaction.autocommit:
                 position, event = next(events)
-                ended.append((position, Outcome(session, transaction, [event], event.error is None)))
+                ended.append((position, Outcome(session, transaction, [event], event.error is None, [position],
+                                                position)))
                 continue
             next(events)  # BEGIN
-            outcome = Outcome(session, transaction, [event for _, (_, event) in zip(transaction.ops, events, strict=False)])
+            ran = [pair for _, pair in zip(transaction.ops, events, strict=False)]
+            outcome = Outcome(session, transaction, [event for _, event in ran], positions=[p for p, _ in ran])
             position, end = next(events)
             outcome.committed = transaction.commit and end.error is None and end.result is None
+            outcome.end = position
             ended.append((position, outcome))
     return [outcome for _, outcome in sorted(ended, key=lambda pair: pair[0])]
 

@@ -1,5 +1,8 @@
-"""The Firebase backfill, as the specification: firebase_id is the idempotency key, the first write wins."""
+"""The Firebase backfill, as the specification: firebase_id is the idempotency key, the first write wins; the
+report of validate_migrated_data() over batches and the rows they filed."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class Backfill:
@@ -16,3 +19,52 @@ class Backfill:
                 self.documents[firebase_id] = content
                 new += 1
         return new
+
+
+COLLECTIONS = ("raw_signals", "campaigns", "audit_logs")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch_control row: whose, which collection, its status and the counts it reports."""
+
+    tenant: int
+    collection: str
+    status: str
+    expected: int | None
+    processed: int
+    stalled: bool = False  # RUNNING for more than an hour
+
+
+@dataclass(frozen=True)
+class Row:
+    """A migrated row: its table, its tenant, and the batch (an index into the batches) that filed it, if any."""
+
+    table: str
+    tenant: int
+    batch: int | None
+
+
+def report(batches: list[Batch], rows: list[Row], inactive: set[int]) -> dict[str, tuple[str, int]]:
+    """validate_migrated_data(), as the specification: check name -> (status, observed count). A COMPLETED batch
+    must have loaded exactly the rows it reports (processed, and expected when it states one) into its collection;
+    a row filed under a batch must be of that batch's collection AND tenant."""
+    def loaded(i: int) -> int:
+        return sum(1 for r in rows if r.batch == i and r.table == batches[i].collection)
+
+    mismatched = sum(1 for i, b in enumerate(batches) if b.status == "COMPLETED" and (
+        loaded(i) != b.processed or (b.expected is not None and loaded(i) != b.expected)))
+    misfiled = sum(1 for r in rows if r.batch is not None and (
+        batches[r.batch].collection != r.table or batches[r.batch].tenant != r.tenant))
+    failed = sum(1 for b in batches if b.status == "FAILED")
+    stalled = sum(1 for b in batches if b.status == "RUNNING" and b.stalled)
+    of_inactive = sum(1 for r in rows if r.tenant in inactive)
+
+    def verdict(count: int, bad: str) -> tuple[str, int]:
+        return ("OK" if count == 0 else bad), count
+    return {"completed_batches_counts_match": verdict(mismatched, "FAIL"),
+            "rows_match_their_batch": verdict(misfiled, "FAIL"),
+            "failed_batches": verdict(failed, "WARN"),
+            "stalled_batches": verdict(stalled, "WARN"),
+            "rows_of_inactive_tenants": verdict(of_inactive, "WARN"),
+            **{f"{table}_rows": ("OK", sum(1 for r in rows if r.table == table)) for table in COLLECTIONS}}

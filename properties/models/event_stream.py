@@ -31,3 +31,8 @@ class Stream:
         for payload in self.events[:self.version if version is None else version]:
             state = apply(state, payload)
         return state
+
+
+def snapshots_kept(versions: set[int], keep: int) -> set[int]:
+    """What cleanup leaves of a stream's snapshots: the ``keep`` latest (highest versions), every one if fewer."""
+    return set(sorted(versions, reverse=True)[:keep])

@@ -38,3 +38,8 @@ class Ledger:
             for account, amount, direction in legs:
                 totals[account, currency] += amount * direction
         return dict(totals)
+
+
+def mirror(legs: list[dict]) -> list[tuple[str, Decimal, int]]:
+    """A reversal's legs: every leg of the original, same account and amount, opposite direction (as a multiset)."""
+    return sorted((leg["account_type"], Decimal(leg["amount"]), -leg["direction"]) for leg in legs)

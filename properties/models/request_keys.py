@@ -22,11 +22,15 @@ class RequestKeys:
         self.lease, self.ttl = lease, ttl
         self.keys: dict[str, Key] = {}
 
-    def claim(self, name: str, payload: object, now: int, token: object) -> tuple[str, int]:
-        """``(outcome, attempts)``; ``token`` is the new claim's token when the caller gets to process."""
+    def claim(self, name: str, payload: object, now: int, token: object, lease: int | None = None,
+              ttl: int | None = None) -> tuple[str, int]:
+        """``(outcome, attempts)``; ``token`` is the new claim's token when the caller gets to process. ``lease``
+        and ``ttl`` are this caller's (default: the model's); a key in progress is judged by its HOLDER's lease."""
+        lease = self.lease if lease is None else lease
+        ttl = self.ttl if ttl is None else ttl
         key = self.keys.get(name)
         if key is None or key.expires <= now:  # new, or forgotten after its TTL
-            self.keys[name] = Key(payload, "PROCESSING", token, now + self.lease, now + self.ttl)
+            self.keys[name] = Key(payload, "PROCESSING", token, now + lease, now + ttl)
             return "CLAIMED", 1
         if key.payload != payload:
             return "PAYLOAD_MISMATCH", key.attempts
@@ -35,7 +39,7 @@ class RequestKeys:
         if key.status == "PROCESSING" and key.lease_expires > now:
             return "IN_PROGRESS", key.attempts
         # FAILED, or PROCESSING whose worker let the lease run out: the caller takes it over.
-        key.status, key.token, key.lease_expires = "PROCESSING", token, now + self.lease
+        key.status, key.token, key.lease_expires = "PROCESSING", token, now + lease
         key.attempts += 1
         return "RECLAIMED", key.attempts
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 # The saga states a report may move between; COMPLETED and FAILED are final.
 ALLOWED = {("RUNNING", "RUNNING"), ("RUNNING", "COMPLETED"), ("RUNNING", "COMPENSATING"), ("RUNNING", "FAILED"),
            ("COMPENSATING", "COMPENSATING"), ("COMPENSATING", "FAILED")}
+STATES = ("RUNNING", "COMPENSATING", "COMPLETED", "FAILED")
+# The step statuses a report may move between; FAILED and COMPENSATED are final, and nothing stays put.
+STEP_ALLOWED = {("PENDING", "SUCCEEDED"), ("PENDING", "FAILED"), ("SUCCEEDED", "COMPENSATED")}
+STEP_STATUSES = ("PENDING", "SUCCEEDED", "FAILED", "COMPENSATED")
 
 
 class Refused(Exception):
