@@ -122,13 +122,14 @@ ALTER TABLE finanzas.transactions ENABLE ALWAYS TRIGGER transactions_stamp_xid;
 -- unknown transaction id of another tenant answer alike; (2) a restricted role may not choose the entry id
 -- (OVERRIDING SYSTEM VALUE could take the ids other tenants' postings are about to draw); (3) a leg may join only a
 -- header of its tenant created by the same database transaction: committed postings are closed.
+-- No SET clause (it would cost a configuration save/restore per leg): its only caller pins the search_path, and
+-- the sequence is named by a qualified literal.
 CREATE OR REPLACE FUNCTION finanzas.entry_id_was_drawn(p_id bigint)
 RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN p_id = currval('finanzas.ledger_entries_id_seq'::regclass);
+    RETURN p_id OPERATOR(pg_catalog.=) pg_catalog.currval('finanzas.ledger_entries_id_seq'::pg_catalog.regclass);
 EXCEPTION WHEN object_not_in_prerequisite_state THEN
     RETURN false;  -- this session never drew an entry id: the id was chosen by the INSERT
 END
