@@ -75,8 +75,8 @@ def _overriding_entry_id(conn: psycopg.Connection, w: World) -> None:
     with conn.transaction():
         conn.execute("INSERT INTO finanzas.transactions (id, tenant_id, currency) VALUES (%s, %s, 'EUR')",
                      (header, w.tenant))
-        conn.execute("INSERT INTO finanzas.ledger_entries OVERRIDING SYSTEM VALUE (id, tenant_id, transaction_id,"
-                     " account_type, amount, direction, currency) VALUES (10^12, %s, %s, 'CASH', 1, 1, 'EUR')",
+        conn.execute("INSERT INTO finanzas.ledger_entries (id, tenant_id, transaction_id, account_type, amount,"
+                     " direction, currency) OVERRIDING SYSTEM VALUE VALUES (10^12, %s, %s, 'CASH', 1, 1, 'EUR')",
                      (w.tenant, header))
 
 
