@@ -240,7 +240,7 @@ def twins(dsn: str, call: Callable[[psycopg.Connection], object], rounds: int) -
         for round_ in range(rounds):
             barrier, got = threading.Barrier(2), [None, None]
 
-            def one(k: int, round_: int = round_) -> None:
+            def one(k: int, round_: int = round_, barrier: threading.Barrier = barrier, got: list = got) -> None:
                 barrier.wait()
                 try:
                     got[k] = call(sessions[k], round_)
