@@ -176,8 +176,8 @@ def test_finanzas_ledger(catalog_snapshot):
     # every leg queues its own balance check (issue 17.1), and moves the stored balances (issue 14.1)
     has_trigger(catalog_snapshot, table, "ledger_entries_balanced", "CREATE CONSTRAINT TRIGGER", "AFTER INSERT",
                 "DEFERRABLE INITIALLY DEFERRED", "FOR EACH ROW", "check_transaction_balanced()")
-    has_trigger(catalog_snapshot, table, "ledger_entries_balances", "AFTER INSERT", "REFERENCING NEW TABLE",
-                "FOR EACH STATEMENT", "add_legs_to_balances()")
+    has_trigger(catalog_snapshot, table, "ledger_entries_balances", "AFTER INSERT", "FOR EACH ROW",
+                "add_leg_to_balances()")
 
 
 def test_finanzas_stored_balances(catalog_snapshot):

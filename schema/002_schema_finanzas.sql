@@ -145,7 +145,9 @@ AS $$
 DECLARE
     header_xid xid8;
 BEGIN
-    IF NEW.tenant_id IS DISTINCT FROM iam.current_tenant_id() AND NOT iam.calling_role_is_unrestricted() THEN
+    -- The bound tenant's own row (the usual case) is recognised from the setting's text without a function call.
+    IF NEW.tenant_id::text IS DISTINCT FROM current_setting('app.tenant_id', true)
+       AND NEW.tenant_id IS DISTINCT FROM iam.current_tenant_id() AND NOT iam.calling_role_is_unrestricted() THEN
         RETURN NEW;  -- another tenant's row: row-level security refuses it (42501), nothing was looked up
     END IF;
     IF NOT finanzas.entry_id_was_drawn(NEW.id) AND NOT iam.calling_role_is_unrestricted() THEN
@@ -223,10 +225,10 @@ CREATE CONSTRAINT TRIGGER ledger_entries_balanced
 ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_balanced;
 
 -- Stored balances. Legs only ever add to an account, so the balance is a sum of shard rows per (tenant, account,
--- currency), each changed in the statement that inserts the legs. A posting adds to a shard row no other open
--- transaction holds (FOR UPDATE SKIP LOCKED), or opens a new one: postings to one hot account never wait for each
--- other, and the number of shards of an account stays at most the number of transactions that ever posted to it
--- at the same moment.
+-- currency), each changed in the statement that inserts the legs. A transaction adds to the lowest-numbered shard of
+-- the account whose transaction-level advisory lock it can take at once (pg_try_advisory_xact_lock, never waiting):
+-- postings to one hot account never wait for each other, and an account has at most as many shards as
+-- transactions ever posted to it at the same moment.
 CREATE TABLE IF NOT EXISTS finanzas.account_balance_shards (
     tenant_id      uuid        NOT NULL,
     account_type   text        NOT NULL,
@@ -245,77 +247,72 @@ COMMENT ON TABLE finanzas.account_balance_shards IS 'Stored balances: per (tenan
 COMMENT ON COLUMN finanzas.account_balance_shards.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
 COMMENT ON COLUMN finanzas.account_balance_shards.account_type IS 'Account, as in ledger_entries.account_type.';
 COMMENT ON COLUMN finanzas.account_balance_shards.currency IS 'Currency of the totals.';
-COMMENT ON COLUMN finanzas.account_balance_shards.shard IS 'Shard number (0 for the balance carried over by the 1.1.0 upgrade, random for later ones): concurrent postings to one account use different shards.';
+COMMENT ON COLUMN finanzas.account_balance_shards.shard IS 'Shard number, 0 and up: concurrent transactions posting to one account each use the lowest shard no other of them holds (advisory lock per account and shard).';
 COMMENT ON COLUMN finanzas.account_balance_shards.total_debits IS 'Sum of the amounts of the debit legs (direction = 1) counted in this shard.';
 COMMENT ON COLUMN finanzas.account_balance_shards.total_credits IS 'Sum of the amounts of the credit legs (direction = -1) counted in this shard.';
 COMMENT ON COLUMN finanzas.account_balance_shards.entry_count IS 'Number of legs counted in this shard.';
 COMMENT ON COLUMN finanzas.account_balance_shards.last_posted_at IS 'Latest posted_at of the legs counted in this shard.';
 
-CREATE OR REPLACE FUNCTION finanzas.add_legs_to_balances()
+CREATE OR REPLACE FUNCTION finanzas.add_leg_to_balances()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    k record;
+    account_key integer := hashtext(NEW.tenant_id::text || NEW.account_type || NEW.currency);
+    free_shard integer := 0;
 BEGIN
-    -- Accounts in key order, so two statements never take each other's shard rows in opposite orders.
-    FOR k IN
-        SELECT l.tenant_id, l.account_type, l.currency,
-               coalesce(sum(l.amount) FILTER (WHERE l.direction = 1), 0)  AS debits,
-               coalesce(sum(l.amount) FILTER (WHERE l.direction = -1), 0) AS credits,
-               count(*)                                                   AS legs,
-               max(l.posted_at)                                           AS latest
-          FROM new_legs AS l
-         GROUP BY l.tenant_id, l.account_type, l.currency
-         ORDER BY l.tenant_id, l.account_type, l.currency
-    LOOP
-        LOOP
-            UPDATE finanzas.account_balance_shards AS s
-               SET total_debits = s.total_debits + k.debits,
-                   total_credits = s.total_credits + k.credits,
-                   entry_count = s.entry_count + k.legs,
-                   last_posted_at = greatest(s.last_posted_at, k.latest)
-             WHERE s.tenant_id = k.tenant_id AND s.account_type = k.account_type AND s.currency = k.currency
-               AND s.shard = (SELECT f.shard FROM finanzas.account_balance_shards AS f
-                               WHERE f.tenant_id = k.tenant_id AND f.account_type = k.account_type
-                                 AND f.currency = k.currency
-                               ORDER BY f.shard LIMIT 1 FOR UPDATE SKIP LOCKED);
-            EXIT WHEN FOUND;
-            -- Every shard is held by another open transaction (or there is none yet): open one. A random number
-            -- cannot be one another transaction is opening at this moment (which would make this insert wait).
-            INSERT INTO finanzas.account_balance_shards AS s
-                   (tenant_id, account_type, currency, shard, total_debits, total_credits, entry_count, last_posted_at)
-            VALUES (k.tenant_id, k.account_type, k.currency, floor(random() * 2147483647)::integer,
-                    k.debits, k.credits, k.legs, k.latest)
-            ON CONFLICT DO NOTHING;
-            EXIT WHEN FOUND;
-        END LOOP;
+    -- The shard this transaction may write for the leg's account: the lowest whose advisory lock it holds or can
+    -- take at once. Only this trigger writes shard rows, always under that lock, so the UPDATE/INSERT below never
+    -- wait for a row (no deadlock whatever order legs come in). Each lock it fails to take is held by another
+    -- open transaction, so the loop ends within as many steps as there are open transactions.
+    WHILE NOT pg_try_advisory_xact_lock(account_key, free_shard) LOOP
+        free_shard := free_shard + 1;
     END LOOP;
+    UPDATE finanzas.account_balance_shards AS s
+       SET total_debits = s.total_debits + CASE WHEN NEW.direction = 1 THEN NEW.amount ELSE 0 END,
+           total_credits = s.total_credits + CASE WHEN NEW.direction = -1 THEN NEW.amount ELSE 0 END,
+           entry_count = s.entry_count + 1,
+           last_posted_at = greatest(s.last_posted_at, NEW.posted_at)
+     WHERE s.tenant_id = NEW.tenant_id AND s.account_type = NEW.account_type AND s.currency = NEW.currency
+       AND s.shard = free_shard;
+    IF NOT FOUND THEN
+        -- A shard new to this statement's snapshot (or committed since it was taken, hence ON CONFLICT).
+        INSERT INTO finanzas.account_balance_shards AS s
+               (tenant_id, account_type, currency, shard, total_debits, total_credits, entry_count, last_posted_at)
+        VALUES (NEW.tenant_id, NEW.account_type, NEW.currency, free_shard,
+                CASE WHEN NEW.direction = 1 THEN NEW.amount ELSE 0 END,
+                CASE WHEN NEW.direction = -1 THEN NEW.amount ELSE 0 END, 1, NEW.posted_at)
+        ON CONFLICT (tenant_id, account_type, currency, shard) DO UPDATE
+           SET total_debits = s.total_debits + excluded.total_debits,
+               total_credits = s.total_credits + excluded.total_credits,
+               entry_count = s.entry_count + 1,
+               last_posted_at = greatest(s.last_posted_at, excluded.last_posted_at);
+    END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION finanzas.add_legs_to_balances() IS 'Trigger (after each INSERT statement on ledger_entries, transition table new_legs): adds the legs to a shard row of their account that no other open transaction holds, or to a new shard row.';
+COMMENT ON FUNCTION finanzas.add_leg_to_balances() IS 'Trigger (after each leg INSERT): adds the leg to the lowest shard row of its account whose advisory lock no other open transaction holds (creating the row if needed); never waits for a row lock.';
 
 DROP TRIGGER IF EXISTS ledger_entries_balances ON finanzas.ledger_entries;
 CREATE TRIGGER ledger_entries_balances
     AFTER INSERT ON finanzas.ledger_entries
-    REFERENCING NEW TABLE AS new_legs
-    FOR EACH STATEMENT EXECUTE FUNCTION finanzas.add_legs_to_balances();
+    FOR EACH ROW EXECUTE FUNCTION finanzas.add_leg_to_balances();
 ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_balances;
 
 -- Only the trigger above writes balances: a write from any other statement (trigger depth 1, e.g. leadboost_app
 -- after the troubleshooting GRANT block, or the owner) is refused, so they always equal the legs.
+-- No SET clause (a configuration save/restore per balance row written): every name in it is qualified.
 CREATE OR REPLACE FUNCTION finanzas.refuse_direct_balance_change()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_trigger_depth() < 2 THEN
+    IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.<) 2 THEN
         RAISE EXCEPTION USING ERRCODE = 'LB112',
-            MESSAGE = format('finanzas.account_balance_shards is maintained by the ledger: %s is not allowed', TG_OP),
+            MESSAGE = pg_catalog.format('finanzas.account_balance_shards is maintained by the ledger: %s is not allowed',
+                                        TG_OP),
             HINT = 'Post a transaction (or a reversal): its legs move the balances.';
     END IF;
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
