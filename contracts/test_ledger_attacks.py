@@ -285,3 +285,41 @@ def test_a_reversal_retried_returns_the_reversals_id(leadboost_conn, leadboost_d
                     30)
     assert [pair for pair in answers if pair[0] != pair[1] or not isinstance(pair[0], uuid.UUID)] == []
     assert ledger_of(conn, tenant)[0] == 31 + 31
+
+
+def test_crossed_retries_end_one_transaction_with_40p01_and_keep_the_other(leadboost_conn, leadboost_dsn,
+                                                                          make_tenant):
+    """The documented promise for crossed retries: two open transactions, each having posted one id and then
+    re-posting the other's, wait for each other; PostgreSQL ends exactly one with 40P01 (rolled back whole), the
+    other commits both postings once."""
+    tenant = make_tenant(leadboost_conn)
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    post = "SELECT finanzas.post_transaction(%s, %s, 'EUR', NULL, %s)"
+    sessions = [psycopg.connect(leadboost_dsn) for _ in range(2)]
+    outcome: list[str | None] = [None, None]
+    try:
+        for k, session in enumerate(sessions):
+            session.execute(post, (tenant, LEGS, ids[k]))
+
+        def cross(k: int) -> None:
+            try:
+                sessions[k].execute(post, (tenant, LEGS, ids[1 - k]))
+                sessions[k].commit()
+                outcome[k] = "committed"
+            except psycopg.Error as error:
+                outcome[k] = error.sqlstate
+                sessions[k].rollback()
+        threads = [threading.Thread(target=cross, args=(k,)) for k in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for session in sessions:
+            session.close()
+    assert sorted(outcome) == ["40P01", "committed"]
+    assert ledger_of(leadboost_conn, tenant)[:2] == (2, 4)
+    assert dict(leadboost_conn.execute("SELECT account_type, balance FROM finanzas.account_balances"
+                                       " WHERE tenant_id = %s", (tenant,)).fetchall()) == {"CASH": 14, "REVENUE": -14}
+    assert {row[0] for row in leadboost_conn.execute("SELECT id FROM finanzas.transactions WHERE tenant_id = %s",
+                                                       (tenant,))} == set(ids)
