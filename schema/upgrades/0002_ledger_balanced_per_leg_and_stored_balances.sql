@@ -220,11 +220,14 @@ ALTER TABLE finanzas.ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_balance
 -- Backfill: the balances of the legs already there (shard 0), before the guard below forbids direct writes.
 INSERT INTO finanzas.account_balance_shards
        (tenant_id, account_type, currency, shard, total_debits, total_credits, entry_count, last_posted_at)
-SELECT e.tenant_id, e.account_type, e.currency, 0,
-       coalesce(sum(e.amount) FILTER (WHERE e.direction = 1), 0),
-       coalesce(sum(e.amount) FILTER (WHERE e.direction = -1), 0),
-       count(*),
-       max(e.posted_at)
+SELECT e.tenant_id,
+       e.account_type,
+       e.currency,
+       0                                                          AS shard,
+       coalesce(sum(e.amount) FILTER (WHERE e.direction = 1), 0)  AS total_debits,
+       coalesce(sum(e.amount) FILTER (WHERE e.direction = -1), 0) AS total_credits,
+       count(*)                                                   AS entry_count,
+       max(e.posted_at)                                           AS last_posted_at
 FROM finanzas.ledger_entries AS e
 GROUP BY e.tenant_id, e.account_type, e.currency;
 
