@@ -31,6 +31,8 @@ from leadboost_schema.testing.tenant_rows import TenantRows, make_tenant_rows
 CONTRACT = load_contract()
 APP_SCHEMAS = ("iam", "finanzas", "stock", "gobernanza", "sys", "events")
 APP_TABLES = sorted(name for name in CONTRACT["tables"] if name.split(".")[0] in APP_SCHEMAS)
+# Views too: LOCK on a (security_invoker) view locks its tables, checked against the caller's privileges on them.
+APP_RELATIONS = APP_TABLES + sorted(name for name in CONTRACT["views"] if name.split(".")[0] in APP_SCHEMAS)
 GRANT_STATES = ["as the schema grants", "after the troubleshooting GRANT block"]
 # Every lock mode above ROW EXCLUSIVE conflicts with the row locks of ordinary writes (SHARE and up) or with reads
 # (ACCESS EXCLUSIVE): held by the application role, it would stop every tenant.
@@ -144,7 +146,7 @@ def test_no_direct_dml_route_reaches_another_tenant_or_an_invariant(world: World
 
 @pytest.mark.parametrize("state", GRANT_STATES)
 @pytest.mark.parametrize("mode", BLOCKING_LOCK_MODES)
-@pytest.mark.parametrize("table", APP_TABLES)
+@pytest.mark.parametrize("table", APP_RELATIONS)
 def test_the_application_cannot_lock_out_every_tenant(world: World, table: str, mode: str, state: str) -> None:
     """LOCK TABLE in any mode that blocks other sessions' writes or reads needs UPDATE, DELETE or TRUNCATE on the
     table: leadboost_app never holds them, even right after the troubleshooting block granted UPDATE."""
