@@ -10,12 +10,18 @@ SET lock_timeout = '5s';
 SET statement_timeout = '1min';
 
 -- NaN passes `> 0` and `>= 0` (it sorts above every number): a NaN cap never triggers.
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE gobernanza.policies DROP CONSTRAINT policies_limit_value_check;
 ALTER TABLE gobernanza.policies
     ADD CONSTRAINT policies_limit_value_check CHECK (limit_value > 0 AND limit_value <> 'NaN') NOT VALID;
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE gobernanza.policies DROP CONSTRAINT policies_window_consumed_check;
 ALTER TABLE gobernanza.policies
     ADD CONSTRAINT policies_window_consumed_check CHECK (window_consumed >= 0 AND window_consumed <> 'NaN') NOT VALID;
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE migration.campaigns DROP CONSTRAINT campaigns_budget_check;
 ALTER TABLE migration.campaigns
     ADD CONSTRAINT campaigns_budget_check CHECK (budget >= 0 AND budget <> 'NaN') NOT VALID;
@@ -25,21 +31,29 @@ COMMENT ON COLUMN migration.campaigns.budget IS 'Budget (>= 0, not NaN), in curr
 -- firebase_id in bytes (Firestore's own limit), below the unique index's 2704: 1500 multi-byte characters
 -- passed the old CHECK and failed the index (54000).
 
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE migration.batch_control DROP CONSTRAINT batch_control_firebase_id_check;
 ALTER TABLE migration.batch_control
     ADD CONSTRAINT batch_control_firebase_id_check
     CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0) NOT VALID;
 
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE migration.raw_signals DROP CONSTRAINT raw_signals_firebase_id_check;
 ALTER TABLE migration.raw_signals
     ADD CONSTRAINT raw_signals_firebase_id_check
     CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0) NOT VALID;
 
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE migration.campaigns DROP CONSTRAINT campaigns_firebase_id_check;
 ALTER TABLE migration.campaigns
     ADD CONSTRAINT campaigns_firebase_id_check
     CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0) NOT VALID;
 
+-- replaced by the next statement, in the same transaction:
+-- squawk-ignore ban-drop-constraint
 ALTER TABLE migration.audit_logs DROP CONSTRAINT audit_logs_firebase_id_check;
 ALTER TABLE migration.audit_logs
     ADD CONSTRAINT audit_logs_firebase_id_check
