@@ -411,6 +411,12 @@ CREATE TRIGGER saga_steps_status_transition
     FOR EACH ROW EXECUTE FUNCTION sys.enforce_saga_step_transition();
 ALTER TABLE sys.saga_steps ENABLE ALWAYS TRIGGER saga_steps_status_transition;
 
+-- The sagas still to be driven, per tenant: a partial index, so listing one tenant's active sagas reads those
+-- rows only, however many final (COMPLETED, FAILED) sagas the table has accumulated.
+CREATE INDEX IF NOT EXISTS sagas_tenant_active_idx
+    ON sys.sagas (tenant_id, started_at) WHERE state IN ('RUNNING', 'COMPENSATING');
+COMMENT ON INDEX sys.sagas_tenant_active_idx IS 'Active (RUNNING, COMPENSATING) sagas by tenant: sys.active_sagas of one tenant reads only them.';
+
 CREATE OR REPLACE VIEW sys.active_sagas
 WITH (security_invoker = true) AS
 SELECT s.id,
