@@ -214,9 +214,10 @@ BEGIN
            AND (l.actual <> l.processed_count OR (l.expected_count IS NOT NULL AND l.actual <> l.expected_count))
     ),
     -- A tenant's misfiled rows: its own rows in a batch of another collection or tenant, and other tenants'
-    -- rows in its batches (the second half is empty for the whole report, where the first covers every row).
+    -- rows in its batches, counted batch by batch (by batch_id); the second sum is 0 for the whole report,
+    -- where the first covers every row.
     misfiled AS (
-        SELECT count(*) AS n FROM (
+        SELECT (SELECT count(*) FROM (
             SELECT r.batch_id FROM migration.raw_signals AS r JOIN migration.batch_control AS b ON b.id = r.batch_id
              WHERE (b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id)
                AND (p_tenant_id IS NULL OR r.tenant_id = p_tenant_id)
@@ -228,16 +229,13 @@ BEGIN
             SELECT a.batch_id FROM migration.audit_logs AS a JOIN migration.batch_control AS b ON b.id = a.batch_id
              WHERE (b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id)
                AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
-            UNION ALL
-            SELECT r.batch_id FROM migration.batch_control AS b JOIN migration.raw_signals AS r ON r.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND r.tenant_id <> p_tenant_id
-            UNION ALL
-            SELECT c.batch_id FROM migration.batch_control AS b JOIN migration.campaigns AS c ON c.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND c.tenant_id <> p_tenant_id
-            UNION ALL
-            SELECT a.batch_id FROM migration.batch_control AS b JOIN migration.audit_logs AS a ON a.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND a.tenant_id <> p_tenant_id
-        ) AS x
+        ) AS x)
+        + (SELECT coalesce(sum(
+                   (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id AND r.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id AND c.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id AND a.tenant_id <> b.tenant_id)), 0)
+             FROM migration.batch_control AS b
+            WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id)::bigint AS n
     )
     SELECT 'completed_batches_counts_match',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'FAIL' END,
