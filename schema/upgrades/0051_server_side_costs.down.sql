@@ -122,6 +122,47 @@ END
 $$;
 COMMENT ON FUNCTION events.cleanup_old_snapshots(integer) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
 
+CREATE OR REPLACE VIEW sys.active_sagas
+WITH (security_invoker = true) AS
+SELECT s.id,
+       s.tenant_id,
+       s.saga_type,
+       s.state,
+       s.step_count,
+       (SELECT count(*)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
+       (SELECT min(st.step_index)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status = 'PENDING'
+           AND s.state = 'RUNNING')                       AS next_step,
+       (SELECT max(st.step_index)
+          FROM sys.saga_steps AS st
+         WHERE st.saga_id = s.id
+           AND st.status = 'SUCCEEDED'
+           AND s.state = 'COMPENSATING')                  AS next_compensation_step,
+       s.failed_step,
+       s.started_at,
+       s.updated_at,
+       now() - s.started_at                               AS age
+FROM sys.sagas AS s
+WHERE s.state IN ('RUNNING', 'COMPENSATING');
+COMMENT ON VIEW sys.active_sagas IS 'Sagas not yet final (RUNNING or COMPENSATING), with the step to run next or to compensate next. Security invoker.';
+COMMENT ON COLUMN sys.active_sagas.id IS 'Saga identifier.';
+COMMENT ON COLUMN sys.active_sagas.tenant_id IS 'Owning tenant.';
+COMMENT ON COLUMN sys.active_sagas.saga_type IS 'Kind of saga.';
+COMMENT ON COLUMN sys.active_sagas.state IS 'RUNNING or COMPENSATING.';
+COMMENT ON COLUMN sys.active_sagas.step_count IS 'Number of steps.';
+COMMENT ON COLUMN sys.active_sagas.steps_succeeded IS 'Steps that succeeded (including those compensated since).';
+COMMENT ON COLUMN sys.active_sagas.next_step IS 'RUNNING: the next step to run.';
+COMMENT ON COLUMN sys.active_sagas.next_compensation_step IS 'COMPENSATING: the next step to compensate (highest succeeded step).';
+COMMENT ON COLUMN sys.active_sagas.failed_step IS 'COMPENSATING: the step that failed.';
+COMMENT ON COLUMN sys.active_sagas.started_at IS 'When the saga started.';
+COMMENT ON COLUMN sys.active_sagas.updated_at IS 'Last change.';
+COMMENT ON COLUMN sys.active_sagas.age IS 'Time since the saga started.';
+
 DROP VIEW events.stream_summary;
 CREATE OR REPLACE VIEW events.stream_summary
 WITH (security_invoker = true) AS

@@ -1,9 +1,9 @@
 -- 0051_server_side_costs.sql — issue 14: the server's share of the hot paths and operator reads.
 -- iam.calling_role_is_unrestricted answers a superuser from is_superuser and keeps its plan (PL/pgSQL);
--- events.append_event checks valid arguments in one expression; events.stream_summary is read from the
--- first-event index and each stream's head (cost per stream, not per event); events.cleanup_old_snapshots and
--- migration.validate_migrated_data take an optional tenant (their 1.0.0 calls still resolve). Needs the indexes
--- of 0050.
+-- events.append_event checks valid arguments in one expression; sys.active_sagas reads each saga's steps once;
+-- events.stream_summary is read from the first-event index and each stream's head (cost per stream, not per
+-- event); events.cleanup_old_snapshots and migration.validate_migrated_data take an optional tenant (their
+-- 1.0.0 calls still resolve). Uses the indexes of 0050.
 -- release: 1.1.0
 -- transaction: file
 -- down: 0051_server_side_costs.down.sql
@@ -163,6 +163,43 @@ END
 $$;
 COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
 
+CREATE OR REPLACE VIEW sys.active_sagas
+WITH (security_invoker = true) AS
+SELECT s.id,
+       s.tenant_id,
+       s.saga_type,
+       s.state,
+       s.step_count,
+       st.steps_succeeded,
+       CASE WHEN s.state = 'RUNNING' THEN st.first_pending END       AS next_step,
+       CASE WHEN s.state = 'COMPENSATING' THEN st.last_succeeded END AS next_compensation_step,
+       s.failed_step,
+       s.started_at,
+       s.updated_at,
+       now() - s.started_at                                         AS age
+FROM sys.sagas AS s
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE x.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
+           min(x.step_index) FILTER (WHERE x.status = 'PENDING')           AS first_pending,
+           max(x.step_index) FILTER (WHERE x.status = 'SUCCEEDED')         AS last_succeeded
+      FROM sys.saga_steps AS x
+     WHERE x.saga_id = s.id
+) AS st
+WHERE s.state IN ('RUNNING', 'COMPENSATING');
+COMMENT ON VIEW sys.active_sagas IS 'Sagas not yet final (RUNNING or COMPENSATING), with the step to run next or to compensate next. Security invoker.';
+COMMENT ON COLUMN sys.active_sagas.id IS 'Saga identifier.';
+COMMENT ON COLUMN sys.active_sagas.tenant_id IS 'Owning tenant.';
+COMMENT ON COLUMN sys.active_sagas.saga_type IS 'Kind of saga.';
+COMMENT ON COLUMN sys.active_sagas.state IS 'RUNNING or COMPENSATING.';
+COMMENT ON COLUMN sys.active_sagas.step_count IS 'Number of steps.';
+COMMENT ON COLUMN sys.active_sagas.steps_succeeded IS 'Steps that succeeded (including those compensated since).';
+COMMENT ON COLUMN sys.active_sagas.next_step IS 'RUNNING: the next step to run.';
+COMMENT ON COLUMN sys.active_sagas.next_compensation_step IS 'COMPENSATING: the next step to compensate (highest succeeded step).';
+COMMENT ON COLUMN sys.active_sagas.failed_step IS 'COMPENSATING: the step that failed.';
+COMMENT ON COLUMN sys.active_sagas.started_at IS 'When the saga started.';
+COMMENT ON COLUMN sys.active_sagas.updated_at IS 'Last change.';
+COMMENT ON COLUMN sys.active_sagas.age IS 'Time since the saga started.';
+
 CREATE OR REPLACE VIEW events.stream_summary
 WITH (security_invoker = true) AS
 SELECT f.tenant_id,
@@ -227,9 +264,10 @@ BEGIN
            AND (l.actual <> l.processed_count OR (l.expected_count IS NOT NULL AND l.actual <> l.expected_count))
     ),
     -- A tenant's misfiled rows: its own rows in a batch of another collection or tenant, and other tenants'
-    -- rows in its batches (the second half is empty for the whole report, where the first covers every row).
+    -- rows in its batches, counted batch by batch (by batch_id); the second sum is 0 for the whole report,
+    -- where the first covers every row.
     misfiled AS (
-        SELECT count(*) AS n FROM (
+        SELECT (SELECT count(*) FROM (
             SELECT r.batch_id FROM migration.raw_signals AS r JOIN migration.batch_control AS b ON b.id = r.batch_id
              WHERE (b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id)
                AND (p_tenant_id IS NULL OR r.tenant_id = p_tenant_id)
@@ -241,16 +279,13 @@ BEGIN
             SELECT a.batch_id FROM migration.audit_logs AS a JOIN migration.batch_control AS b ON b.id = a.batch_id
              WHERE (b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id)
                AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
-            UNION ALL
-            SELECT r.batch_id FROM migration.batch_control AS b JOIN migration.raw_signals AS r ON r.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND r.tenant_id <> p_tenant_id
-            UNION ALL
-            SELECT c.batch_id FROM migration.batch_control AS b JOIN migration.campaigns AS c ON c.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND c.tenant_id <> p_tenant_id
-            UNION ALL
-            SELECT a.batch_id FROM migration.batch_control AS b JOIN migration.audit_logs AS a ON a.batch_id = b.id
-             WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id AND a.tenant_id <> p_tenant_id
-        ) AS x
+        ) AS x)
+        + (SELECT coalesce(sum(
+                   (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id AND r.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id AND c.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id AND a.tenant_id <> b.tenant_id)), 0)
+             FROM migration.batch_control AS b
+            WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id)::bigint AS n
     )
     SELECT 'completed_batches_counts_match',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'FAIL' END,
