@@ -248,7 +248,8 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    WITH loaded AS (
+    -- MATERIALIZED: each batch's rows are counted once (inlined, the count ran once per comparison).
+    WITH loaded AS MATERIALIZED (
         SELECT b.id, b.firebase_id, b.collection, b.status, b.expected_count, b.processed_count, b.started_at,
                CASE b.collection
                    WHEN 'raw_signals' THEN (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id)
