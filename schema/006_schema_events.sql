@@ -404,9 +404,9 @@ END
 $$;
 COMMENT ON FUNCTION events.create_snapshot(uuid, text, bigint) IS 'Stores the state of a stream at p_version (default: its latest version) as a snapshot and returns it; idempotent. Raises LB001–LB005, LB603, LB607.';
 
--- 1.0.0 had only p_keep; its calls still resolve to this one (p_tenant_id defaults to NULL: every tenant).
+-- 1.0.0 had only p_keep; its calls still resolve to this one (p_only_tenant_id defaults to NULL: every tenant).
 DROP FUNCTION IF EXISTS events.cleanup_old_snapshots(integer);
-CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_tenant_id uuid DEFAULT NULL)
+CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_only_tenant_id uuid DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -420,9 +420,9 @@ BEGIN
     IF p_keep < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LB005', MESSAGE = format('p_keep must be at least 1, got %s', p_keep);
     END IF;
-    -- Two statements rather than one with "p_tenant_id IS NULL OR …": each plans for what it is given, the
+    -- Two statements rather than one with "p_only_tenant_id IS NULL OR …": each plans for what it is given, the
     -- tenant's by the primary key (tenant_id, stream_id, version), reading only that tenant's snapshots.
-    IF p_tenant_id IS NULL THEN
+    IF p_only_tenant_id IS NULL THEN
         DELETE FROM events.snapshots AS s
          USING (SELECT x.tenant_id, x.stream_id, x.version,
                        row_number() OVER (PARTITION BY x.tenant_id, x.stream_id ORDER BY x.version DESC) AS rank
@@ -434,15 +434,15 @@ BEGIN
          USING (SELECT x.stream_id, x.version,
                        row_number() OVER (PARTITION BY x.stream_id ORDER BY x.version DESC) AS rank
                   FROM events.snapshots AS x
-                 WHERE x.tenant_id = p_tenant_id) AS ranked
+                 WHERE x.tenant_id = p_only_tenant_id) AS ranked
          WHERE ranked.rank > p_keep
-           AND s.tenant_id = p_tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+           AND s.tenant_id = p_only_tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
     END IF;
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;
-COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
+COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_only_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
 
 -- From the index, not from the events: a stream is listed by its first event (event_store_stream_first_idx) and
 -- described by its head (the stream key, read backwards once). Versions are gapless from 1 (the version trigger

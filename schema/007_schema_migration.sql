@@ -184,11 +184,11 @@ COMMENT ON INDEX migration.raw_signals_tenant_id_batch_id_idx IS 'A tenant''s ro
 COMMENT ON INDEX migration.campaigns_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
 COMMENT ON INDEX migration.audit_logs_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
 
--- 1.0.0 had no argument; its calls still resolve to this one (p_tenant_id defaults to NULL: every tenant).
+-- 1.0.0 had no argument; its calls still resolve to this one (p_only_tenant_id defaults to NULL: every tenant).
 DROP FUNCTION IF EXISTS migration.validate_migrated_data();
--- PL/pgSQL with custom plans (plan_cache_mode): each call is planned for its p_tenant_id, so "p_tenant_id IS NULL
--- OR tenant_id = p_tenant_id" folds to the whole table or to an index lookup of the tenant.
-CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_tenant_id uuid DEFAULT NULL)
+-- PL/pgSQL with custom plans (plan_cache_mode): each call is planned for its p_only_tenant_id, so "p_only_tenant_id IS NULL
+-- OR tenant_id = p_only_tenant_id" folds to the whole table or to an index lookup of the tenant.
+CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_only_tenant_id uuid DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, observed bigint, details text)
 LANGUAGE plpgsql
 STABLE
@@ -207,7 +207,7 @@ BEGIN
                    ELSE (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id)
                END AS actual
           FROM migration.batch_control AS b
-         WHERE p_tenant_id IS NULL OR b.tenant_id = p_tenant_id
+         WHERE p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id
     ),
     mismatched AS (
         SELECT * FROM loaded AS l
@@ -221,22 +221,22 @@ BEGIN
         SELECT (SELECT count(*) FROM (
             SELECT r.batch_id FROM migration.raw_signals AS r JOIN migration.batch_control AS b ON b.id = r.batch_id
              WHERE (b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id)
-               AND (p_tenant_id IS NULL OR r.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT c.batch_id FROM migration.campaigns AS c JOIN migration.batch_control AS b ON b.id = c.batch_id
              WHERE (b.collection <> 'campaigns' OR b.tenant_id <> c.tenant_id)
-               AND (p_tenant_id IS NULL OR c.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT a.batch_id FROM migration.audit_logs AS a JOIN migration.batch_control AS b ON b.id = a.batch_id
              WHERE (b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id)
-               AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id)
         ) AS x)
         + (SELECT coalesce(sum(
                    (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id AND r.tenant_id <> b.tenant_id)
                  + (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id AND c.tenant_id <> b.tenant_id)
                  + (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id AND a.tenant_id <> b.tenant_id)), 0)
              FROM migration.batch_control AS b
-            WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id)::bigint AS n
+            WHERE p_only_tenant_id IS NOT NULL AND b.tenant_id = p_only_tenant_id)::bigint AS n
     )
     SELECT 'completed_batches_counts_match',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'FAIL' END,
@@ -254,14 +254,14 @@ BEGIN
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches in status FAILED (re-run them: firebase_id keeps the load idempotent)'
       FROM migration.batch_control AS b
-     WHERE b.status = 'FAILED' AND (p_tenant_id IS NULL OR b.tenant_id = p_tenant_id)
+     WHERE b.status = 'FAILED' AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'stalled_batches',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches RUNNING for more than 1 hour'
       FROM migration.batch_control AS b
      WHERE b.status = 'RUNNING' AND b.started_at < now() - interval '1 hour'
-       AND (p_tenant_id IS NULL OR b.tenant_id = p_tenant_id)
+       AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'rows_of_inactive_tenants',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
@@ -270,19 +270,19 @@ BEGIN
             UNION ALL SELECT c.tenant_id FROM migration.campaigns AS c
             UNION ALL SELECT a.tenant_id FROM migration.audit_logs AS a) AS m
       JOIN iam.tenants AS t ON t.id = m.tenant_id
-     WHERE t.status <> 'ACTIVE' AND (p_tenant_id IS NULL OR m.tenant_id = p_tenant_id)
+     WHERE t.status <> 'ACTIVE' AND (p_only_tenant_id IS NULL OR m.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'raw_signals_rows', 'OK', count(*), 'rows in migration.raw_signals'
-      FROM migration.raw_signals AS r WHERE p_tenant_id IS NULL OR r.tenant_id = p_tenant_id
+      FROM migration.raw_signals AS r WHERE p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id
     UNION ALL
     SELECT 'campaigns_rows', 'OK', count(*), 'rows in migration.campaigns'
-      FROM migration.campaigns AS c WHERE p_tenant_id IS NULL OR c.tenant_id = p_tenant_id
+      FROM migration.campaigns AS c WHERE p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id
     UNION ALL
     SELECT 'audit_logs_rows', 'OK', count(*), 'rows in migration.audit_logs'
-      FROM migration.audit_logs AS a WHERE p_tenant_id IS NULL OR a.tenant_id = p_tenant_id;
+      FROM migration.audit_logs AS a WHERE p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id;
 END
 $$;
-COMMENT ON FUNCTION migration.validate_migrated_data(uuid) IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. With p_tenant_id: that tenant''s batches and rows only (and other tenants'' rows filed in its batches), read by index — a report per tenant costs that tenant''s rows. Security invoker.';
+COMMENT ON FUNCTION migration.validate_migrated_data(uuid) IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. With p_only_tenant_id: that tenant''s batches and rows only (and other tenants'' rows filed in its batches), read by index — a report per tenant costs that tenant''s rows. Security invoker.';
 
 ALTER TABLE migration.batch_control ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON migration.batch_control;

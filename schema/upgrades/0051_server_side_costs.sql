@@ -125,7 +125,7 @@ $$;
 COMMENT ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz) IS 'Appends an event if the stream is at p_expected_version (0 for a new stream) and returns the new version (expected + 1). Concurrent appends with the same expected version: exactly one wins, the others raise LB601. Idempotent when p_event_id is given. Raises LB001–LB006, LB601, LB602, LB604, LB605.';
 
 DROP FUNCTION events.cleanup_old_snapshots(integer);
-CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_tenant_id uuid DEFAULT NULL)
+CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_only_tenant_id uuid DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -139,9 +139,9 @@ BEGIN
     IF p_keep < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LB005', MESSAGE = format('p_keep must be at least 1, got %s', p_keep);
     END IF;
-    -- Two statements rather than one with "p_tenant_id IS NULL OR …": each plans for what it is given, the
+    -- Two statements rather than one with "p_only_tenant_id IS NULL OR …": each plans for what it is given, the
     -- tenant's by the primary key (tenant_id, stream_id, version), reading only that tenant's snapshots.
-    IF p_tenant_id IS NULL THEN
+    IF p_only_tenant_id IS NULL THEN
         DELETE FROM events.snapshots AS s
          USING (SELECT x.tenant_id, x.stream_id, x.version,
                        row_number() OVER (PARTITION BY x.tenant_id, x.stream_id ORDER BY x.version DESC) AS rank
@@ -153,15 +153,15 @@ BEGIN
          USING (SELECT x.stream_id, x.version,
                        row_number() OVER (PARTITION BY x.stream_id ORDER BY x.version DESC) AS rank
                   FROM events.snapshots AS x
-                 WHERE x.tenant_id = p_tenant_id) AS ranked
+                 WHERE x.tenant_id = p_only_tenant_id) AS ranked
          WHERE ranked.rank > p_keep
-           AND s.tenant_id = p_tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+           AND s.tenant_id = p_only_tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
     END IF;
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;
-COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
+COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_only_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
 
 CREATE OR REPLACE VIEW sys.active_sagas
 WITH (security_invoker = true) AS
@@ -238,7 +238,7 @@ COMMENT ON COLUMN events.stream_summary.last_global_position IS 'Global position
 COMMENT ON COLUMN events.stream_summary.latest_snapshot_version IS 'Version of the latest snapshot, or NULL.';
 
 DROP FUNCTION migration.validate_migrated_data();
-CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_tenant_id uuid DEFAULT NULL)
+CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_only_tenant_id uuid DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, observed bigint, details text)
 LANGUAGE plpgsql
 STABLE
@@ -257,7 +257,7 @@ BEGIN
                    ELSE (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id)
                END AS actual
           FROM migration.batch_control AS b
-         WHERE p_tenant_id IS NULL OR b.tenant_id = p_tenant_id
+         WHERE p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id
     ),
     mismatched AS (
         SELECT * FROM loaded AS l
@@ -271,22 +271,22 @@ BEGIN
         SELECT (SELECT count(*) FROM (
             SELECT r.batch_id FROM migration.raw_signals AS r JOIN migration.batch_control AS b ON b.id = r.batch_id
              WHERE (b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id)
-               AND (p_tenant_id IS NULL OR r.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT c.batch_id FROM migration.campaigns AS c JOIN migration.batch_control AS b ON b.id = c.batch_id
              WHERE (b.collection <> 'campaigns' OR b.tenant_id <> c.tenant_id)
-               AND (p_tenant_id IS NULL OR c.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT a.batch_id FROM migration.audit_logs AS a JOIN migration.batch_control AS b ON b.id = a.batch_id
              WHERE (b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id)
-               AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
+               AND (p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id)
         ) AS x)
         + (SELECT coalesce(sum(
                    (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id AND r.tenant_id <> b.tenant_id)
                  + (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id AND c.tenant_id <> b.tenant_id)
                  + (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id AND a.tenant_id <> b.tenant_id)), 0)
              FROM migration.batch_control AS b
-            WHERE p_tenant_id IS NOT NULL AND b.tenant_id = p_tenant_id)::bigint AS n
+            WHERE p_only_tenant_id IS NOT NULL AND b.tenant_id = p_only_tenant_id)::bigint AS n
     )
     SELECT 'completed_batches_counts_match',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'FAIL' END,
@@ -304,14 +304,14 @@ BEGIN
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches in status FAILED (re-run them: firebase_id keeps the load idempotent)'
       FROM migration.batch_control AS b
-     WHERE b.status = 'FAILED' AND (p_tenant_id IS NULL OR b.tenant_id = p_tenant_id)
+     WHERE b.status = 'FAILED' AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'stalled_batches',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches RUNNING for more than 1 hour'
       FROM migration.batch_control AS b
      WHERE b.status = 'RUNNING' AND b.started_at < now() - interval '1 hour'
-       AND (p_tenant_id IS NULL OR b.tenant_id = p_tenant_id)
+       AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'rows_of_inactive_tenants',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
@@ -320,19 +320,19 @@ BEGIN
             UNION ALL SELECT c.tenant_id FROM migration.campaigns AS c
             UNION ALL SELECT a.tenant_id FROM migration.audit_logs AS a) AS m
       JOIN iam.tenants AS t ON t.id = m.tenant_id
-     WHERE t.status <> 'ACTIVE' AND (p_tenant_id IS NULL OR m.tenant_id = p_tenant_id)
+     WHERE t.status <> 'ACTIVE' AND (p_only_tenant_id IS NULL OR m.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'raw_signals_rows', 'OK', count(*), 'rows in migration.raw_signals'
-      FROM migration.raw_signals AS r WHERE p_tenant_id IS NULL OR r.tenant_id = p_tenant_id
+      FROM migration.raw_signals AS r WHERE p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id
     UNION ALL
     SELECT 'campaigns_rows', 'OK', count(*), 'rows in migration.campaigns'
-      FROM migration.campaigns AS c WHERE p_tenant_id IS NULL OR c.tenant_id = p_tenant_id
+      FROM migration.campaigns AS c WHERE p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id
     UNION ALL
     SELECT 'audit_logs_rows', 'OK', count(*), 'rows in migration.audit_logs'
-      FROM migration.audit_logs AS a WHERE p_tenant_id IS NULL OR a.tenant_id = p_tenant_id;
+      FROM migration.audit_logs AS a WHERE p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id;
 END
 $$;
-COMMENT ON FUNCTION migration.validate_migrated_data(uuid) IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. With p_tenant_id: that tenant''s batches and rows only (and other tenants'' rows filed in its batches), read by index — a report per tenant costs that tenant''s rows. Security invoker.';
+COMMENT ON FUNCTION migration.validate_migrated_data(uuid) IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. With p_only_tenant_id: that tenant''s batches and rows only (and other tenants'' rows filed in its batches), read by index — a report per tenant costs that tenant''s rows. Security invoker.';
 
 REVOKE ALL ON FUNCTION events.cleanup_old_snapshots(integer, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migration.validate_migrated_data(uuid) FROM PUBLIC;
