@@ -432,12 +432,12 @@ SELECT s.id,
        s.failed_step,
        s.started_at,
        s.updated_at,
-       now() - s.started_at                                         AS age
+       now() - s.started_at                                          AS age
 FROM sys.sagas AS s
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE x.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
-           min(x.step_index) FILTER (WHERE x.status = 'PENDING')           AS first_pending,
-           max(x.step_index) FILTER (WHERE x.status = 'SUCCEEDED')         AS last_succeeded
+           min(x.step_index) FILTER (WHERE x.status = 'PENDING')            AS first_pending,
+           max(x.step_index) FILTER (WHERE x.status = 'SUCCEEDED')          AS last_succeeded
       FROM sys.saga_steps AS x
      WHERE x.saga_id = s.id
 ) AS st

@@ -404,8 +404,8 @@ END
 $$;
 COMMENT ON FUNCTION events.create_snapshot(uuid, text, bigint) IS 'Stores the state of a stream at p_version (default: its latest version) as a snapshot and returns it; idempotent. Raises LB001–LB005, LB603, LB607.';
 
--- 1.0.0 had only p_keep; its calls still resolve to this one (p_only_tenant_id defaults to NULL: every tenant).
-DROP FUNCTION IF EXISTS events.cleanup_old_snapshots(integer);
+-- 1.0.0 had only p_keep (upgrade 0051 drops that signature); its calls resolve to this one (p_only_tenant_id
+-- defaults to NULL: every tenant).
 CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_only_tenant_id uuid DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql

@@ -184,8 +184,8 @@ COMMENT ON INDEX migration.raw_signals_tenant_id_batch_id_idx IS 'A tenant''s ro
 COMMENT ON INDEX migration.campaigns_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
 COMMENT ON INDEX migration.audit_logs_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
 
--- 1.0.0 had no argument; its calls still resolve to this one (p_only_tenant_id defaults to NULL: every tenant).
-DROP FUNCTION IF EXISTS migration.validate_migrated_data();
+-- 1.0.0 had no argument (upgrade 0051 drops that signature); its calls resolve to this one (p_only_tenant_id
+-- defaults to NULL: every tenant).
 -- PL/pgSQL with custom plans (plan_cache_mode): each call is planned for its p_only_tenant_id, so "p_only_tenant_id IS NULL
 -- OR tenant_id = p_only_tenant_id" folds to the whole table or to an index lookup of the tenant.
 CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_only_tenant_id uuid DEFAULT NULL)
