@@ -90,7 +90,7 @@ def failure(sqlstate: str | None, message: str, doing: str) -> CliError:
     if sqlstate == "42501" and doing.startswith("CREATE DATABASE"):
         return CliError(f"{line} — ask a superuser to create it (the source document's prerequisite): "
                         f"{doing};", PERMISSION)
-    if sqlstate == "42501" and doing.endswith(".sql"):
+    if sqlstate == "42501" and re.search(r"\.sql(:\d+)?$", doing):
         return CliError(f"{line} — the scripts need a role that may CREATE SCHEMA, TABLE and FUNCTION (the source "
                         "document's prerequisites): run them as the database owner or a superuser "
                         "(psql -U postgres ...)", PERMISSION)

@@ -25,7 +25,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("leadboost", "leadboost-schema: a real PostgreSQL with the schema")
     for option in OPTIONS:
         group.addoption(option.flag, dest=f"leadboost_{option.field}", default=None,
-                        help=f"{option.help} (ini {option.ini}, env {option.env}; default {option.default_text})")
+                        action="append" if option.many else "store",
+                        help=f"{option.help} (ini {option.ini}, env {option.env}; default {option.default_text})"
+                        + ("; repeat the flag, or one per ini line, or ':'-separated" if option.many else ""))
         parser.addini(option.ini, help=option.help, default="")
 
 
@@ -99,14 +101,17 @@ def leadboost_server(pytestconfig: pytest.Config) -> Server:
 
 @pytest.fixture(scope="session")
 def leadboost_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
-    """Name of the template database migrated with 000_master_migration.sql (no seed data)."""
-    return ensure_template(leadboost_server, leadboost_settings.schema_dir)
+    """Name of the template database migrated with 000_master_migration.sql and the extra SQL (no seed data)."""
+    return ensure_template(leadboost_server, leadboost_settings.schema_dir,
+                           extra_sql=leadboost_settings.extra_sql, extra_seed_sql=leadboost_settings.extra_seed_sql)
 
 
 @pytest.fixture(scope="session")
 def leadboost_seeded_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
-    """Name of the template database migrated with 000_master_migration.sql and 008_seed_data.sql."""
-    return ensure_template(leadboost_server, leadboost_settings.schema_dir, seeded=True)
+    """Name of the template database migrated with 000_master_migration.sql, the extra SQL, 008_seed_data.sql and
+    the extra seed SQL."""
+    return ensure_template(leadboost_server, leadboost_settings.schema_dir, seeded=True,
+                           extra_sql=leadboost_settings.extra_sql, extra_seed_sql=leadboost_settings.extra_seed_sql)
 
 
 @pytest.fixture(scope="session")
