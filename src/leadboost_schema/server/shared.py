@@ -48,7 +48,7 @@ class ServerLease:
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self._stopping.is_set():  # never start one after stop()
                 self._thread = threading.Thread(target=self._start, name="leadboost-server-start", daemon=True)
                 self._thread.start()
 
@@ -60,7 +60,8 @@ class ServerLease:
 
     def get(self) -> Server:
         self.start()
-        assert self._thread is not None
+        if self._thread is None:
+            raise ServerUnavailable("the test run is ending: no server is started any more")
         self._thread.join()
         if self._running is None:
             raise ServerUnavailable(str(self._error)) from self._error
@@ -101,7 +102,8 @@ class ServerLease:
         staged.rename(self._rendezvous / _ANSWER)  # atomic: a worker never reads half an answer
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
         if self._thread is not None:
             self._thread.join()
         if self._running is not None:
