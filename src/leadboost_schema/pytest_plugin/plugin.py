@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from leadboost_schema.databases.clones import ClonePool
+from leadboost_schema.databases.sql_files import SchemaFileError
 from leadboost_schema.databases.templates import ensure_template
 from leadboost_schema.server import Server
 from leadboost_schema.server.settings import OPTIONS, Settings, SettingsError
@@ -145,16 +146,23 @@ def leadboost_server(request: pytest.FixtureRequest) -> Server:
 @pytest.fixture(scope="session")
 def leadboost_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
     """Name of the template database migrated with 000_master_migration.sql and the extra SQL (no seed data)."""
-    return ensure_template(leadboost_server, leadboost_settings.schema_dir,
-                           extra_sql=leadboost_settings.extra_sql, extra_seed_sql=leadboost_settings.extra_seed_sql)
+    return _template(leadboost_server, leadboost_settings, seeded=False)
 
 
 @pytest.fixture(scope="session")
 def leadboost_seeded_template(leadboost_server: Server, leadboost_settings: Settings) -> str:
     """Name of the template database migrated with 000_master_migration.sql, the extra SQL, 008_seed_data.sql and
     the extra seed SQL."""
-    return ensure_template(leadboost_server, leadboost_settings.schema_dir, seeded=True,
-                           extra_sql=leadboost_settings.extra_sql, extra_seed_sql=leadboost_settings.extra_seed_sql)
+    return _template(leadboost_server, leadboost_settings, seeded=True)
+
+
+def _template(server: Server, settings: Settings, seeded: bool) -> str:
+    try:
+        return ensure_template(server, settings.schema_dir, seeded=seeded, extra_sql=settings.extra_sql,
+                               extra_seed_sql=settings.extra_seed_sql)
+    except SchemaFileError as error:
+        failure = str(error)  # "file:line: [SQLSTATE] message": that is all a test's report needs
+    pytest.fail(f"leadboost-schema could not build the template: {failure}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
