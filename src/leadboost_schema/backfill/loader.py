@@ -1,5 +1,6 @@
 """Writing one chunk of mapped documents: COPY into a temp table, then INSERT … ON CONFLICT (firebase_id) DO NOTHING
-into the target, its ``migration.batch_control`` rows and the run's checkpoint, all in one short transaction.
+into the target (in source order: of two documents with one firebase_id the first wins), its
+``migration.batch_control`` rows and the run's checkpoint, all in one short transaction.
 
 A chunk's documents are split by (table, tenant) into batches, because a batch row names one collection and one
 tenant (``validate_migrated_data`` checks that its rows match). Batch ``firebase_id`` = ``<run>.<chunk>.<table>.
@@ -163,7 +164,7 @@ class ChunkWriter:
                 "INSERT INTO {target} (tenant_id, firebase_id, batch_id, {columns})"
                 " SELECT s.tenant_id, s.firebase_id, b.id, {staged} FROM {stage} AS s"
                 " JOIN migration.batch_control AS b ON b.firebase_id = s.batch AND b.status = 'RUNNING'"
-                " ON CONFLICT (firebase_id) DO NOTHING").format(
+                " ORDER BY s.position ON CONFLICT (firebase_id) DO NOTHING").format(
                 target=sql.Identifier("migration", table), columns=column_list, stage=stage,
                 staged=sql.SQL(", ").join(sql.Identifier("s", n) for n in names)))
             inserted = cur.rowcount
