@@ -70,7 +70,7 @@ def records(draw) -> Record:
         "unknown_tenant": ({"path": f"tenants/{uuid.uuid4()}/raw_signals/{firebase_id}", "data": {"type": "a"}},
                            "unknown tenant"),
         "nul": ({"path": path, "data": {"type": "a", "note": "a\x00b"}}, "NUL"),
-        "surrogate": ({"path": path, "data": {"type": "a", "note": "\ud800"}}, "not valid Unicode"),
+        "surrogate": ({"path": path, "data": {"type": "a", "note": "\ud800"}}, "surrogate"),
         "long_id": ({"path": f"tenants/{{T{tenant}}}/raw_signals/{'y' * 1501}", "data": {"type": "a"}},
                     "document id of 1501"),
         "bad_path": ({"path": f"tenants/{{T{tenant}}}/raw_signals", "data": {"type": "a"}}, "malformed"),

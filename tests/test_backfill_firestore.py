@@ -68,7 +68,7 @@ def populate(client, a: str, b: str) -> int:
         signals = client.collection(f"tenants/{tenant}/raw_signals")
         for i in range(7):
             signals.document(f"{tenant[:8]}-s{i:02d}").set({
-                "type": "app.open", "n": i,
+                "type": "app.open", "n": i, "ratio": float("nan"),
                 "createdAt": DatetimeWithNanoseconds(2024, 5, 1, 12, 0, i, nanosecond=987654321, tzinfo=dt.UTC),
                 "where": firestore_v1.GeoPoint(40.0, -3.5), "raw": b"\x00\xff",
                 "user": client.collection("users").document(f"u{i}")})
@@ -101,7 +101,7 @@ def test_firestore_collections_load_with_typed_values(firestore, leadboost_conn,
         " ORDER BY (payload ->> 'n')::int LIMIT 1", (a,)).fetchone()
     assert payload["createdAt"] == "2024-05-01T12:00:00.987654Z", "nanoseconds kept to the microsecond"
     assert payload["where"] == {"latitude": 40.0, "longitude": -3.5}
-    assert payload["raw"] == "AP8=" and payload["user"] == "users/u0"
+    assert payload["raw"] == "AP8=" and payload["user"] == "users/u0" and payload["ratio"] == "NaN"
     assert created == dt.datetime(2024, 5, 1, 12, 0, 0, 987654, tzinfo=dt.UTC)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from leadboost_schema.backfill.documents import Checkpoint, SourceDocument
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # longer lines are quarantined unread (a document is at most 1 MiB in Firestore)
@@ -25,7 +27,7 @@ def _record(position: int, line: bytes, after: int) -> SourceDocument:
         return SourceDocument(position, None, None, after, size, line[:200].decode("utf-8", "replace"),
                               f"record of {size} bytes exceeds {MAX_LINE_BYTES}")
     try:
-        record = json.loads(line)
+        record = orjson.loads(line)
     except (ValueError, RecursionError) as error:
         return SourceDocument(position, None, None, after, size, line.rstrip(b"\r\n").decode("utf-8", "replace"),
                               f"not JSON: {str(error)[:200]}")

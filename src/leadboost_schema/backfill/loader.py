@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from leadboost_schema.backfill.documents import Checkpoint
-from leadboost_schema.backfill.mapping import MappedRow, TableMapping
+from leadboost_schema.backfill.mapping import MappedRow, TableMapping, copy_text
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 CHUNK_DIGITS = 7
@@ -148,7 +148,7 @@ class ChunkWriter:
         lines = []
         for position, row in rows:
             batch = batch_key(self.run_id, chunk, table, row.tenant_id)
-            lines.append("\t".join((batch, row.tenant_id, row.firebase_id.translate(_ESCAPES), str(position),
+            lines.append("\t".join((batch, row.tenant_id, copy_text(row.firebase_id), str(position),
                                     *row.fields)))
         with self.conn.cursor() as cur:
             with cur.copy(sql.SQL("COPY {} (batch, tenant_id, firebase_id, position, {}) FROM STDIN").format(
@@ -168,15 +168,16 @@ class ChunkWriter:
                 target=sql.Identifier("migration", table), columns=column_list, stage=stage,
                 staged=sql.SQL(", ").join(sql.Identifier("s", n) for n in names)))
             inserted = cur.rowcount
-            taken = cur.execute(sql.SQL(
-                "SELECT s.position, t.tenant_id FROM {stage} AS s JOIN {target} AS t USING (firebase_id)"
-                " WHERE t.tenant_id <> s.tenant_id").format(
-                stage=stage, target=sql.Identifier("migration", table))).fetchall()
+            taken = []
+            if inserted < len(rows):  # some firebase_ids were there already: whose are they?
+                cur.execute(sql.SQL("ANALYZE {}").format(stage))  # so the join probes the unique index
+                taken = cur.execute(sql.SQL(
+                    "SELECT s.position, t.tenant_id FROM {stage} AS s JOIN {target} AS t USING (firebase_id)"
+                    " WHERE t.tenant_id <> s.tenant_id").format(
+                    stage=stage, target=sql.Identifier("migration", table))).fetchall()
         for position, owner in taken:
             outcome.refused.append((position, table, f"firebase_id already loaded for another tenant ({owner}) "
                                                      "in migration." + table))
         outcome.inserted[table] += inserted
         outcome.already_present += len(rows) - inserted - len(taken)
 
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -3,7 +3,6 @@ and how fields become column values; ``Mapping.map`` turns one document into a r
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import tomllib
@@ -15,23 +14,36 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from leadboost_schema.backfill.documents import SourceDocument
 from leadboost_schema.backfill.typed_values import BadValue, plain
 
 TABLES = ("raw_signals", "campaigns", "audit_logs")
 TYPES = ("text", "timestamptz", "numeric", "jsonb")
 MAX_FIREBASE_ID = 1500
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
 
 
 def copy_text(value: str) -> str:
-    """``value`` as a field of COPY's text format."""
-    return value.translate(_COPY_ESCAPES)
+    """``value`` as a field of COPY's text format (backslash, tab, newline, carriage return escaped)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    return value
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON text (orjson: control characters escaped, so only backslashes need COPY's escape)."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise BadValue(f"cannot be written as JSON: {error}") from None
 
 
 class MappingError(ValueError):
@@ -53,14 +65,18 @@ class Rejected:
 
 
 def _lookup(data: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
+    """(the first of ``names`` present, its value); a dotted name reads nested maps."""
     for name in names:
-        node: Any = data
-        for part in name.split("."):
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            return name, node
+        if name in data:
+            return name, data[name]
+        if "." in name:
+            node: Any = data
+            for part in name.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    break
+                node = node[part]
+            else:
+                return name, node
     return None, None
 
 

@@ -26,6 +26,7 @@ class Quarantine:
 
     def __init__(self, path: Path, run_id: str, resume_at: int) -> None:
         self.path, self.run_id, self.count = path, run_id, 0
+        self._unsynced = False
         if path.exists():
             self._drop_from(resume_at)
         self._file = path.open("a", encoding="utf-8")
@@ -49,11 +50,14 @@ class Quarantine:
                  "document": document}
         self._file.write(json.dumps(entry, default=str) + "\n")
         self.count += 1
+        self._unsynced = True
 
     def sync(self) -> None:
         """Make the lines written so far durable (called before each chunk commits)."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._unsynced:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._unsynced = False
 
     def close(self) -> None:
         self.sync()

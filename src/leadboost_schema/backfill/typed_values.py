@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import time
 from typing import Any
 
 MAX_DEPTH = 100
@@ -22,21 +23,27 @@ class BadValue(ValueError):
 
 def iso_timestamp(moment: dt.datetime) -> str:
     """UTC, microseconds, ``Z``: 2024-01-02T03:04:05.123456Z (a naive datetime is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return _ISO % (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                   moment.microsecond)
+
+
+_ISO = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 def _from_seconds(seconds: Any, nanoseconds: Any) -> str:
-    if not isinstance(seconds, int) or not isinstance(nanoseconds, int) or isinstance(seconds, bool):
+    if type(seconds) is not int or type(nanoseconds) is not int:
         raise BadValue("timestamp with non-integer _seconds/_nanoseconds")
     if not 0 <= nanoseconds < 10**9:
         raise BadValue("timestamp _nanoseconds outside 0..999999999")
     try:
-        moment = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=seconds, microseconds=nanoseconds // 1000)
-    except OverflowError:
+        t = time.gmtime(seconds)
+    except (OverflowError, OSError, ValueError):
         raise BadValue("timestamp out of range") from None
-    return iso_timestamp(moment)
+    if not 1 <= t.tm_year <= 9999:
+        raise BadValue("timestamp out of range (years 1-9999)")
+    return _ISO % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, nanoseconds // 1000)
 
 
 def _tagged(kind: Any, value: Any, depth: int) -> Any:
@@ -67,6 +74,35 @@ def _text(value: str) -> str:
 
 def plain(value: Any, depth: int = 0) -> Any:
     """``value`` as plain JSON data (dict, list, str, int, float, bool, None) following the documented mapping."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() and "\x00" not in value else _text(value)
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:  # the common case first, without recursion for scalar fields
+        if "__datatype__" in value:
+            return _tagged(value["__datatype__"], value.get("value"), depth)
+        if len(value) == 2 and "_seconds" in value and "_nanoseconds" in value:
+            return _from_seconds(value["_seconds"], value["_nanoseconds"])
+        if depth >= MAX_DEPTH:
+            raise BadValue(f"nested deeper than {MAX_DEPTH} levels")
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii() or "\x00" in key:
+                key = _key(key)
+            item_kind = type(item)
+            if item_kind is str:
+                result[key] = item if item.isascii() and "\x00" not in item else _text(item)
+            elif item_kind is int or item_kind is bool or item is None:
+                result[key] = item
+            else:
+                result[key] = plain(item, depth + 1)
+        return result
+    return _other(value, depth)
+
+
+def _other(value: Any, depth: int) -> Any:
+    """The rarer kinds: floats, lists, subclasses, and the live client's typed values."""
     if isinstance(value, str):
         return _text(value)
     if value is None or isinstance(value, bool | int):
@@ -77,11 +113,7 @@ def plain(value: Any, depth: int = 0) -> Any:
     if depth >= MAX_DEPTH:
         raise BadValue(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        if "__datatype__" in value:
-            return _tagged(value["__datatype__"], value.get("value"), depth)
-        if len(value) == 2 and "_seconds" in value and "_nanoseconds" in value:
-            return _from_seconds(value["_seconds"], value["_nanoseconds"])
-        return {_key(k): plain(v, depth + 1) for k, v in value.items()}
+        return plain(dict(value), depth)
     if isinstance(value, list | tuple):
         return [plain(v, depth + 1) for v in value]
     if isinstance(value, dt.datetime):
