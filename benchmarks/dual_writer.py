@@ -2,7 +2,8 @@
 ``python dual_writer.py DSN TENANT IDS_FILE OUT`` inserts one migration.raw_signals row per call, as phase A's
 dual write does (batch_id NULL, ON CONFLICT (firebase_id) DO NOTHING), until its stdin closes; every fifth call
 uses a firebase_id the backfill is loading too (so it can meet the backfill's uncommitted rows). Writes each call's
-latency in seconds, one per line, to OUT."""
+latency in seconds and whether its id was shared ("shared 0.001234" / "fresh 0.000812"), one per line, to OUT:
+the fresh ids are the control (what the machine's load alone does to a call), the shared ones can wait on a lock."""
 from __future__ import annotations
 
 import random
@@ -25,14 +26,15 @@ def main(dsn: str, tenant: str, ids_file: str, out: str) -> None:
     with psycopg.connect(dsn, autocommit=True, application_name="dual-writer") as conn:
         call = 0
         while not stop.is_set():
-            firebase_id = chooser.choice(shared) if call % 5 == 0 else f"dual-{call}"
+            kind = "shared" if call % 5 == 0 else "fresh"
+            firebase_id = chooser.choice(shared) if kind == "shared" else f"dual-{call}"
             started = time.perf_counter()
             conn.execute(INSERT, (tenant, firebase_id))
-            latencies.append(time.perf_counter() - started)
+            latencies.append(f"{kind} {time.perf_counter() - started:.6f}")
             call += 1
             time.sleep(0.002)  # a service's pace, not a tight loop competing for the two cores
     with open(out, "w") as file:
-        file.write("\n".join(f"{x:.6f}" for x in latencies))
+        file.write("\n".join(latencies))
 
 
 if __name__ == "__main__":

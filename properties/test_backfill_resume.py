@@ -23,9 +23,9 @@ from leadboost_schema.testing.data_fingerprint import data_fingerprint
 from properties.hypothesis_settings import PROPERTY
 
 KILLS = int(os.environ.get("LEADBOOST_BACKFILL_KILLS", "0"))
-BATCH_SIZE = 3
+BATCH_SIZE = 12  # documents per chunk, written in transactions of 5 (TransactionSizer.MIN_ROWS)
 ROOT = Path(__file__).resolve().parent.parent
-STEPS_PER_CHUNK = 4  # quarantined, loaded, before_commit, committed
+STEPS_PER_TRANSACTION = 4  # quarantined (once a chunk), loaded, before_commit, committed
 
 # Document ids, hostile ones included: COPY's own escapes, quotes, non-ASCII, a long one; an id over 1500 characters
 # and one with NUL are bad documents of their own.
@@ -113,13 +113,13 @@ def run_until(dsn: str, export: Path, quarantine: Path, kill_at: int) -> str:
 
 
 @settings(PROPERTY, deadline=None, max_examples=int(os.environ.get("LEADBOOST_BACKFILL_EXAMPLES", "10")))
-@given(lines=st.lists(records(), min_size=3, max_size=25),
-       kills=st.lists(st.integers(0, 3 * STEPS_PER_CHUNK - 1), min_size=KILLS or 1, max_size=KILLS or 3))
+@given(lines=st.lists(records(), min_size=3, max_size=30),
+       kills=st.lists(st.integers(0, 4 * STEPS_PER_TRANSACTION - 1), min_size=KILLS or 1, max_size=KILLS or 3))
 def test_killed_and_resumed_backfill_loads_each_document_once(leadboost_server, leadboost_template, lines, kills,
                                                               tmp_path_factory):
     """Invariant: for any export (good documents, repeated and colliding ids, hostile bytes, bad documents) and any
-    points where the run is SIGKILLed and started again (each attempt dies within its first three chunks, at
-    a step of a chunk: after the quarantine write, after the load, just before or just after COMMIT), the final state is the model's: each (table, firebase_id)
+    points where the run is SIGKILLed and started again (each attempt dies within its first four transactions,
+    at a step of one: after the quarantine write, after the load, just before or just after COMMIT), the final state is the model's: each (table, firebase_id)
     loaded once, by its first good document's tenant (rows = distinct firebase_ids, 0 duplicates); every bad
     document in the quarantine exactly once, with its reason; the run's batches COMPLETED with counts that match;
     and running the finished run again changes nothing."""

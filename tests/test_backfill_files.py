@@ -42,7 +42,8 @@ def test_jsonl_loads_every_table_with_typed_values(leadboost_conn, leadboost_dsn
         {"path": f"tenants/{a}/raw_signals/s1", "data": {
             "type": "Web.Visit", "createdAt": ts(1_700_000_000, 123_456_789),
             "where": {"__datatype__": "geopoint", "value": {"_latitude": 40.4, "_longitude": -3.7}},
-            "by": {"__datatype__": "documentReference", "value": "users/u1"}}},
+            "by": {"__datatype__": "documentReference", "value": "users/u1"}, "big": 2**70,
+            "ratio": float("-inf")}},
         {"path": "campaigns/c1", "data": {"tenant_id": b, "name": "Spring", "status": "active",
                                           "budget": 1250.5, "currency": "eur", "owner": "ana"}},
         {"path": f"tenants/{b}/audit_logs/l1", "data": {"actor": "u1", "action": "login",
@@ -57,7 +58,8 @@ def test_jsonl_loads_every_table_with_typed_values(leadboost_conn, leadboost_dsn
     assert signal[0] == a and signal[1] == "web.visit"
     assert signal[2]["createdAt"] == "2023-11-14T22:13:20.123456Z"
     assert signal[2]["where"] == {"latitude": 40.4, "longitude": -3.7}
-    assert signal[2]["by"] == "users/u1"
+    assert signal[2]["by"] == "users/u1" and signal[2]["big"] == 2**70, "integers beyond 64 bits kept exactly"
+    assert signal[2]["ratio"] == "-Infinity"
     assert signal[3] == dt.datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=dt.UTC)
     campaign = leadboost_conn.execute("SELECT tenant_id::text, name, status, budget::text, currency, payload"
                                       " FROM migration.campaigns WHERE firebase_id = 'c1'").fetchone()
@@ -196,3 +198,32 @@ def test_pacer_waits_for_the_window_and_keeps_the_rate():
     assert Window.parse("22:00-06:00").contains(dt.datetime(2026, 1, 1, 5, 59, tzinfo=dt.UTC))
     with pytest.raises(ValueError):
         Window.parse("10:00-10:00")
+
+
+def test_short_transactions_split_a_chunk_and_resume_inside_it(leadboost_conn, leadboost_dsn, two_tenants,
+                                                               tmp_path):
+    """With a tiny transaction budget, after the first (40 rows) chunks are written in transactions of 5, each with
+    its batch rows and checkpoint; interrupted inside the 3rd transaction of the 2nd chunk, the run resumes from
+    the 2nd transaction's checkpoint, not from the chunk's start, and loads every document once."""
+    a, b = two_tenants
+    records = [{"path": f"tenants/{(a, b)[i % 2]}/raw_signals/d{i}", "data": {"type": "t"}} for i in range(100)]
+    records[47] = {"path": f"tenants/{a}/raw_signals/bad", "data": {}}
+    path = write_jsonl(tmp_path / "export.jsonl", records)
+    options = Options(run_id="short", batch_size=40, max_transaction_ms=0.001, quarantine=tmp_path / "q.jsonl")
+    seen = []
+
+    def stop(step, chunk):
+        seen.append((step, chunk))
+        if step == "before_commit" and len([s for s in seen if s[0] == "before_commit"]) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill(leadboost_dsn, JsonLinesFile(path), options, quiet(), on_step=stop)
+    # chunk 1: one transaction of 40; chunk 2: positions 40-44, then 45, 46, 48, 49, 50 (47 is bad), then stop
+    assert leadboost_conn.execute("SELECT count(*) FROM migration.raw_signals").fetchone()[0] == 50
+    resumed = backfill(leadboost_dsn, JsonLinesFile(path), options, quiet())
+    assert resumed.resumed_at == 51 and resumed.transactions > resumed.chunks
+    assert leadboost_conn.execute("SELECT count(*), count(DISTINCT firebase_id) FROM migration.raw_signals"
+                                  ).fetchone() == (99, 99)
+    assert [e["position"] for e in read_quarantine(tmp_path / "q.jsonl")] == [47]
+    assert not resumed.run_batches_wrong

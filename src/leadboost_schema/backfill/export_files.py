@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,27 @@ def file_identity(path: Path) -> str:
     return hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
+_LONG_NUMBER = re.compile(rb"\d{19,}")
+
+
+def _parse(line: bytes) -> object:
+    """orjson for speed; Python's json where orjson would differ: integers beyond 64 bits (orjson reads them as
+    floats, losing digits) and the NaN/Infinity literals that JavaScript-free exporters write (orjson refuses)."""
+    if _LONG_NUMBER.search(line) is None:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
 def _record(position: int, line: bytes, after: int) -> SourceDocument:
     size = len(line)
     if size > MAX_LINE_BYTES:
         return SourceDocument(position, None, None, after, size, line[:200].decode("utf-8", "replace"),
                               f"record of {size} bytes exceeds {MAX_LINE_BYTES}")
     try:
-        record = orjson.loads(line)
+        record = _parse(line)
     except (ValueError, RecursionError) as error:
         return SourceDocument(position, None, None, after, size, line.rstrip(b"\r\n").decode("utf-8", "replace"),
                               f"not JSON: {str(error)[:200]}")

@@ -3,6 +3,7 @@ and how fields become column values; ``Mapping.map`` turns one document into a r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import tomllib
@@ -42,8 +43,11 @@ def _json(value: Any) -> str:
     """Compact JSON text (orjson: control characters escaped, so only backslashes need COPY's escape)."""
     try:
         return orjson.dumps(value).decode()
-    except (TypeError, orjson.JSONEncodeError) as error:
-        raise BadValue(f"cannot be written as JSON: {error}") from None
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: Python's json writes it exactly
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise BadValue(f"cannot be written as JSON: {error}") from None
 
 
 class MappingError(ValueError):

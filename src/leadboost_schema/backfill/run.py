@@ -39,6 +39,7 @@ class Options:
     window: Window | None = None
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
+    max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Summary:
     quarantined_in_run: int = 0  # lines of the run in the quarantine file (every attempt)
     reasons: Counter = field(default_factory=Counter)
     chunks: int = 0
+    transactions: int = 0
     seconds: float = 0.0
     paused_seconds: float = 0.0
     quarantine_file: str = ""
@@ -99,6 +101,39 @@ def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: in
     if rows or rejected:
         yield Chunk(rows, rejected, documents, Checkpoint(last.position + 1, last.after), len(rows) + len(rejected),
                     source.fraction_done(last))
+
+
+class TransactionSizer:
+    """How many rows the next transaction takes, so that it lasts about ``target`` seconds: the dual-writing
+    backend inserting a firebase_id the backfill has just inserted waits for the backfill's COMMIT, so a
+    transaction's duration is the longest such wait. Starts small, follows the measured time per row (the
+    server's load changes it), stays between ``MIN_ROWS`` and the chunk size."""
+
+    MIN_ROWS = 5
+
+    def __init__(self, most: int, target: float) -> None:
+        self.most, self.target = most, target
+        self.rows = min(most, 200)
+
+    def observe(self, rows: int, seconds: float) -> None:
+        if rows < self.rows / 2 and seconds < self.target:
+            return  # a short tail of a chunk says little
+        fit = int(rows * 0.8 * self.target / max(seconds, 1e-6))
+        self.rows = max(min(self.MIN_ROWS, self.most), min(self.most, fit, self.rows * 2))
+
+
+def transactions(chunk: Chunk, sizer: TransactionSizer) -> Iterator[tuple[list[tuple[int, MappedRow]], Checkpoint]]:
+    """A chunk's good rows in transactions of ``sizer.rows``, each with the checkpoint just after its last row
+    (the chunk's own for the last one: the bad documents of the chunk are quarantined before the first)."""
+    at = 0
+    while at < len(chunk.rows):
+        rows = chunk.rows[at:at + sizer.rows]
+        at += len(rows)
+        if at >= len(chunk.rows):
+            yield rows, chunk.checkpoint
+        else:
+            last = rows[-1][0]
+            yield rows, Checkpoint(last + 1, chunk.documents[last].after)
 
 
 def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
@@ -177,6 +212,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
         quarantine = Quarantine(quarantine_path, run_id, summary.resumed_at)
         writer = ChunkWriter(conn, run_id, mapping.tables, step)
         started = time.monotonic()
+        sizer = TransactionSizer(options.batch_size, options.max_transaction_ms / 1000)
         pacer.wait_for_window()
         written: set[int] = set()
 
@@ -194,12 +230,19 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                 quarantine.sync()
                 step("quarantined", chunk_no)
                 outcome = ChunkOutcome()
-                if chunk.rows:
-                    def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
-                        for position, table, reason in result.refused:
-                            add(position, chunk.documents[position], table, reason)
-                        quarantine.sync()
-                    outcome = writer.write(chunk_no, chunk.rows, chunk.checkpoint, refused_before_commit)
+
+                def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
+                    for position, table, reason in result.refused:
+                        add(position, chunk.documents[position], table, reason)
+                    quarantine.sync()
+                for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
+                    chunk_no += number > 0
+                    started_part = time.monotonic()
+                    part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
+                    sizer.observe(len(rows), time.monotonic() - started_part)
+                    summary.transactions += 1
+                    outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
+                    outcome.already_present += part.already_present
                 summary.chunks += 1
                 summary.read += chunk.read
                 summary.loaded.update(outcome.inserted)
@@ -214,6 +257,10 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
         summary.seconds = time.monotonic() - started
         summary.paused_seconds = pacer.paused_seconds
         summary.quarantined_in_run = sum(1 for e in read_quarantine(quarantine_path) if e.get("run") == run_id)
+        # Fresh statistics for the tables the run grew: validate_migrated_data()'s per-batch counts (and the
+        # application's plans) would otherwise be planned for the nearly empty tables the run started with.
+        conn.execute("ANALYZE migration.batch_control, migration.raw_signals, migration.campaigns,"
+                     " migration.audit_logs")
         summary.validation = validate(conn)
         summary.run_batches_wrong = wrong_batches(conn, run_id)
     return summary
