@@ -40,6 +40,9 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     run.add_argument("--window", type=Window.parse, help="work only inside this daily UTC window, e.g. 22:00-06:00 "
                      "(pauses outside it)")
     run.add_argument("--rate", type=float, help="at most this many rows per second")
+    run.add_argument("--max-transaction-ms", type=float, default=50.0,
+                     help="aim for transactions this short (default 50): a dual-written insert of a firebase_id "
+                          "the backfill is inserting waits for its COMMIT")
 
 
 def _source(args: argparse.Namespace):
@@ -83,7 +86,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     source = _source(args)
     options = Options(run_id=args.run_id, batch_size=args.batch_size, quarantine=args.quarantine,
                       mapping=args.mapping, tenant=args.tenant, tenant_from=args.tenant_from, window=args.window,
-                      rows_per_second=args.rate)
+                      rows_per_second=args.rate, max_transaction_ms=args.max_transaction_ms)
     try:
         summary = backfill(database, source, options)
     except (MappingError, ValueError) as error:
