@@ -33,7 +33,7 @@ def _database_command(commands: argparse._SubParsersAction, name: str, run: obje
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leadboost_schema.cli import reports, scripts, server, verify
+    from leadboost_schema.cli import mutate, reports, scripts, server, verify
 
     parser = argparse.ArgumentParser(
         prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "run the weekly maintenance: expired keys, old snapshots, failed sagas, migration validation")
     _database_command(commands, "diag", reports.cmd_diag,
                       "show active sagas, active policies, stream summary and balances")
+    mutate.add_parser(commands)
     return parser
 
 

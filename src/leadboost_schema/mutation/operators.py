@@ -210,15 +210,15 @@ def status_literal(statement: Statement, target: Target, context: Context) -> It
         if token.kind != "string" or not target.in_range(index) or not token.text.startswith("'"):
             continue
         value = token.text[1:-1]
-        for values in context.check_lists:
-            if value not in values or len(values) < 2:
-                continue
-            at = values.index(value)
-            for other in dict.fromkeys((values[(at + 1) % len(values)], values[at - 1])):
-                if other != value:
-                    yield Candidate("status-literal", ((token.start, token.end, f"'{other}'"),), token.start,
-                                    f"'{value}' → '{other}'")
-            break
+        others: dict[str, None] = {}
+        for values in context.check_lists:  # a value in several lists ('CLOSED'): the neighbours in each
+            if value in values and len(values) > 1:
+                at = values.index(value)
+                others.update(dict.fromkeys((values[(at + 1) % len(values)], values[at - 1])))
+        for other in others:
+            if other != value:
+                yield Candidate("status-literal", ((token.start, token.end, f"'{other}'"),), token.start,
+                                f"'{value}' → '{other}'")
 
 
 def enable_always(statement: Statement, target: Target, _: Context) -> Iterator[Candidate]:
