@@ -82,7 +82,7 @@ def conjunct(statement: Statement, target: Target, _: Context) -> Iterator[Candi
         depth = token.depth
         left = index - 1
         while left >= 0 and not (tokens[left].depth < depth or (
-                tokens[left].depth == depth and (tokens[left].upper in _CONJUNCT_START or tokens[left].text in ",:="))):
+                tokens[left].depth == depth and (tokens[left].upper in _CONJUNCT_START or tokens[left].text in (",", ":=")))):
             left -= 1
         left_tokens = tokens[left + 1:index]
         if any(t.is_word("BETWEEN") and t.depth == depth for t in left_tokens) and not any(
@@ -98,7 +98,8 @@ def conjunct(statement: Statement, target: Target, _: Context) -> Iterator[Candi
                 tokens[right].is_word("AND"):
             right = _after_between(tokens, right, depth)
         dropped = _text(statement, index, right)
-        yield Candidate("conjunct", ((token.start, tokens[right - 1].end, ""),), token.start, f"dropped {dropped}")
+        yield Candidate("conjunct", ((tokens[index - 1].end, tokens[right - 1].end, ""),), token.start,
+                        f"dropped {dropped}")
         if left >= 0 and tokens[left].is_word("AND"):
             continue  # the left side is itself the right of an earlier AND
         kept_from = tokens[index + 1].start

@@ -101,7 +101,7 @@ def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tup
     env = {**os.environ, "PYTHONPATH": str(workspace / "src"), "LEADBOOST_BACKEND": "dsn",
            "LEADBOOST_DSN": config.server.admin_dsn, "LEADBOOST_SCHEMA_DIR": str(workspace / "schema"),
            "LEADBOOST_POOL_SIZE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "--no-header", "-rf",
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "--no-header", "-rfE",
                f"--hypothesis-seed={config.hypothesis_seed}", *modules]
     process = subprocess.Popen(command, cwd=config.project, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -115,7 +115,7 @@ def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tup
     if process.returncode == 0:
         return "survived", lines[-1] if lines else ""
     if process.returncode == 1:
-        failed = next((line for line in lines if line.startswith("FAILED ")), lines[-1] if lines else "")
+        failed = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), lines[-1] if lines else "")
         return "killed", failed[:300]
     return "error", f"pytest exit {process.returncode}: " + " | ".join(lines[-3:])[:300]
 
