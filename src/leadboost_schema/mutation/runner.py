@@ -5,12 +5,14 @@ tests that exercise it run by pytest in a subprocess pointed at that server and 
 failure kills it. Several mutants run at once (``jobs``); a run longer than ``timeout`` counts as killed."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,20 +52,38 @@ class RunConfig:
     hypothesis_seed: int = 0
 
 
+_live: set[subprocess.Popen] = set()
+_stopping = threading.Event()
+
+
 def run_all(config: RunConfig, mutants: list[Mutant], edits: dict[str, tuple[tuple[int, int, str], ...]],
             progress=None) -> list[Outcome]:
     def one(mutant: Mutant) -> Outcome:
         outcome = run_one(config, mutant, edits[mutant.id])
-        if progress:
+        if progress and not _stopping.is_set():
             progress(outcome)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=config.jobs) as pool:
-        return list(pool.map(one, mutants))
+    pool = ThreadPoolExecutor(max_workers=config.jobs)
+    futures = [pool.submit(one, mutant) for mutant in mutants]
+    try:
+        return [future.result() for future in futures]
+    except KeyboardInterrupt:  # Ctrl-C: start nothing new, stop the pytest runs in flight (and their children)
+        _stopping.set()
+        for future in futures:
+            future.cancel()
+        for process in list(_live):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, int, str], ...]) -> Outcome:
     started = time.monotonic()
+    if _stopping.is_set():
+        return Outcome(mutant, "error", 0.0, (), "interrupted")
     modules = tuple(config.test_map.modules_for(mutant))
     workspace = Path(tempfile.mkdtemp(prefix="lb_mutant_"))
     schema = workspace / "schema"
@@ -95,6 +115,10 @@ def _lay_out(project: Path, workspace: Path, mutant: Mutant, edits: tuple[tuple[
     # A copy, not symlinks: paths.schema_dir() and CONTRACT_PATH resolve from the module's real location.
     shutil.copytree(PACKAGE, workspace / "src" / "leadboost_schema",
                     ignore=shutil.ignore_patterns("__pycache__", "schema"))
+    # Tests read files beside schema/ (docs/RFC-PHOENIX-01.es.md): the rest of the checkout, linked.
+    for entry in project.iterdir():
+        if entry.name not in ("schema", "src", ".git", ".mutation"):
+            (workspace / entry.name).symlink_to(entry)
 
 
 def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tuple[str, str]:
@@ -105,12 +129,15 @@ def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tup
                f"--hypothesis-seed={config.hypothesis_seed}", *modules]
     process = subprocess.Popen(command, cwd=config.project, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    _live.add(process)
     try:
         output, _ = process.communicate(timeout=config.timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: pytest and anything it started
         process.communicate()
         return "timeout", f"over {config.timeout:.0f} s"
+    finally:
+        _live.discard(process)
     lines = [line for line in output.splitlines() if line.strip()]
     if process.returncode == 0:
         return "survived", lines[-1] if lines else ""
