@@ -9,11 +9,6 @@ from pathlib import Path
 
 from leadboost_schema.mutation.mutants import DEFAULT_FILES, generate, sample
 from leadboost_schema.mutation.operators import OPERATORS
-from leadboost_schema.mutation.report import judge, load_equivalents, scores, to_json, to_markdown
-from leadboost_schema.mutation.runner import RunConfig, run_all
-from leadboost_schema.mutation.test_map import build
-from leadboost_schema.server import start_server
-from leadboost_schema.server.settings import Settings
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -38,6 +33,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
+    from leadboost_schema.mutation.report import judge, load_equivalents, scores, to_json, to_markdown
+    from leadboost_schema.mutation.runner import RunConfig, run_all
+    from leadboost_schema.mutation.test_map import build
+    from leadboost_schema.server import start_server
+    from leadboost_schema.server.settings import Settings
+
     project = args.project.resolve()
     operators = tuple(args.operators.split(",")) if args.operators else None
     generated = generate(project / "schema", args.files, operators)
@@ -76,6 +77,11 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     (report_dir / "report.md").write_text(markdown, encoding="utf-8")
     (report_dir / "report.json").write_text(to_json(verdicts, meta, equivalents), encoding="utf-8")
     print(markdown)
+    errors = [v for v in verdicts if v.verdict == "error"]
+    if errors:  # pytest could not run a mutant's tests: the tool or the checkout is broken, not the schema
+        print(f"leadboost-schema mutate: {len(errors)} mutant(s) could not be run: {errors[0].outcome.detail}",
+              file=sys.stderr)
+        return 1
     total = scores(verdicts).get("total", {"score": None})
     if args.fail_under is not None and total["score"] is not None and total["score"] < args.fail_under:
         print(f"leadboost-schema mutate: score {total['score']:.0%} is below {args.fail_under:.0%}", file=sys.stderr)

@@ -14,8 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pglast import parser
-
 from leadboost_schema.mutation.lexer import statements
 from leadboost_schema.mutation.operators import OPERATORS, Candidate, Context
 from leadboost_schema.mutation.targets import classify
@@ -76,6 +74,8 @@ def check_lists(texts: list[str]) -> tuple[tuple[str, ...], ...]:
 
 def parses(statement_text: str) -> bool:
     """True when the statement parses, a PL/pgSQL function's body included."""
+    from pglast import parser  # the mutation extra (pip install 'leadboost-schema[mutation]')
+
     try:
         parser.parse_sql(statement_text)
         if re.search(r"LANGUAGE\s+plpgsql", statement_text, re.IGNORECASE) and re.match(
