@@ -25,8 +25,17 @@ BEGIN
 END
 $$;
 """
-# Checks far from the boundary: `>` made inclusive (>= 10) goes unnoticed, a negated IF does not.
+# Checks far from the boundary: `>` made inclusive (>= 10) goes unnoticed, a negated IF does not. The catalog check
+# (as contracts/test_migration_scripts.py does it) passes for every mutant only because the runner regenerates the
+# mutant's contract.json: without that, each mutant would be killed by the catalog alone.
 TEST = '''
+from leadboost_schema.catalog.snapshot import diff, load_contract, snapshot
+
+
+def test_the_catalog_is_the_contract(leadboost_conn):
+    assert diff(load_contract(), snapshot(leadboost_conn, ("iam",))) == []
+
+
 def test_is_big(leadboost_conn):
     assert leadboost_conn.execute("SELECT iam.is_big(100), iam.is_big(0)").fetchone() == (True, False)
 '''
