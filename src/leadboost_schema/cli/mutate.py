@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         print(f"[{done}/{len(mutants)}] {outcome.status:9} {outcome.seconds:6.1f}s {outcome.mutant.id} "
               f"{outcome.detail[:100]}", file=sys.stderr, flush=True)
 
+    def interrupted(*_: object) -> None:  # a SIGTERM (CI's stop, kill) cleans up as Ctrl-C does: no server left
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
     with start_server(Settings.resolve()) as server:
         config = RunConfig(project, server, test_map, args.timeout, args.jobs, args.seed)
         outcomes = run_all(config, mutants, generated.edits, progress)
