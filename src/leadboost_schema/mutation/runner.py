@@ -144,6 +144,8 @@ def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tup
     lines = [line for line in output.splitlines() if line.strip()]
     if process.returncode == 0:
         return "survived", lines[-1] if lines else ""
+    if process.returncode == 5:  # every selected test was a test of the tests (deselected): nothing ran
+        return "survived", "no test ran"
     if process.returncode == 1:
         failed = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), lines[-1] if lines else "")
         return "killed", failed[:300]
