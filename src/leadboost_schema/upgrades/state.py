@@ -8,11 +8,10 @@ from pathlib import Path
 
 import psycopg
 
-from leadboost_schema.upgrades.files import UPGRADES, Upgrade, head_release, load
+from leadboost_schema.upgrades.files import HISTORY, UPGRADES, Upgrade, head_release, load
 
 FINGERPRINT = "fingerprint.sql"
 BASELINE = "baseline.sql"
-HISTORY = "history.sql"
 _SET = re.compile(r"^\\set (\w+) (\S+)\s*$", re.M)
 
 
