@@ -62,7 +62,7 @@ def test_embedded_is_used_when_system_binaries_are_hidden(pytester, standin_args
     else:
         result = pytester.runpytest_subprocess(*standin_args, "-s", "--leadboost-backend=embedded")
     assert result.ret == 0, result.stdout.str()
-    result.stdout.fnmatch_lines(["leadboost-schema: embedded backend: *18.*", "*BACKEND embedded 18*"])
+    result.stdout.fnmatch_lines(["*BACKEND embedded 18*", "leadboost-schema: embedded backend: *18.*"])
 
 
 def test_embedded_binaries_in_a_folder_the_server_user_cannot_traverse(pytester, standin_args, monkeypatch,

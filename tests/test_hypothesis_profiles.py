@@ -1,4 +1,5 @@
-"""The Hypothesis-profile plugin, run as users run it: option, environment variable, header, refusals."""
+"""The Hypothesis-profile plugin, run as users run it: profiles registered, loaded only when asked (option, ini,
+environment variable), never over the project's own profile; header and refusals."""
 import pytest
 
 PROBE = """
@@ -6,7 +7,14 @@ from hypothesis import settings
 
 def test_probe():
     current = settings.default
-    print("PROBE", current.max_examples, current.derandomize, current.database is None, current.deadline)
+    print("PROBE", current.max_examples, current.derandomize, current.database is None, current.deadline,
+          current.stateful_step_count)
+"""
+# A service's conftest loading its own profile at import, as Hypothesis' documentation shows.
+SERVICE_CONFTEST = """
+from hypothesis import settings
+settings.register_profile("svc", max_examples=7, stateful_step_count=200)
+settings.load_profile("svc")
 """
 # The server plugin is not needed to choose a profile: keep these inner runs quick.
 NO_SERVER = ("-p", "no:leadboost_schema", "-p", "no:cacheprovider", "-s")
@@ -18,6 +26,7 @@ def probe(pytester, monkeypatch):
     # it is in our CI: these runs check our profiles' own values, so they run as on a developer's machine.
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("TF_BUILD", raising=False)
+    monkeypatch.delenv("LEADBOOST_HYPOTHESIS_PROFILE", raising=False)
     pytester.makepyfile(test_probe=PROBE)
     return pytester
 
@@ -28,31 +37,51 @@ def run(pytester, *args):
     return result
 
 
-def test_the_default_profile_is_quick_and_printed_in_the_header(probe, monkeypatch):
-    monkeypatch.delenv("LEADBOOST_HYPOTHESIS_PROFILE", raising=False)
+def test_nothing_is_loaded_unless_asked(probe):
     result = run(probe)
-    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile default (max_examples=40, *",
-                                 "*PROBE 40 False False None"])
+    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile 'default' (the plugin loads one only when "
+                                 "asked) (max_examples=100, *", "*PROBE 100 False False 0:00:00.200000 50"])
+
+
+def test_the_services_own_profile_is_kept(probe):
+    probe.makeconftest(SERVICE_CONFTEST)
+    run(probe).stdout.fnmatch_lines(["*PROBE 7 False False 0:00:00.200000 200"])
+
+
+def test_the_environment_variable_does_not_replace_the_services_profile(probe, monkeypatch):
+    probe.makeconftest(SERVICE_CONFTEST)
+    monkeypatch.setenv("LEADBOOST_HYPOTHESIS_PROFILE", "ci")
+    run(probe).stdout.fnmatch_lines([
+        "leadboost-schema: hypothesis profile 'svc' the project loaded is kept (LEADBOOST_HYPOTHESIS_PROFILE=ci not "
+        "applied) (max_examples=7, *", "*PROBE 7 False False 0:00:00.200000 200"])
 
 
 def test_the_environment_variable_chooses_ci(probe, monkeypatch):
     monkeypatch.setenv("LEADBOOST_HYPOTHESIS_PROFILE", "ci")
     result = run(probe)
     result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile ci (*derandomize=True, database=none*",
-                                 "*PROBE 150 True True None"])
+                                 "*PROBE 150 True True None 30"])
 
 
-def test_the_option_wins_over_the_environment(probe, monkeypatch):
-    monkeypatch.setenv("LEADBOOST_HYPOTHESIS_PROFILE", "ci")
+def test_the_ini_value_chooses_and_the_option_wins(probe, monkeypatch):
+    probe.makeini("[pytest]\nleadboost_hypothesis_profile = ci\n")
+    run(probe).stdout.fnmatch_lines(["leadboost-schema: hypothesis profile ci *", "*PROBE 150 True True None 30"])
+    monkeypatch.setenv("LEADBOOST_HYPOTHESIS_PROFILE", "default")
     result = run(probe, "--leadboost-hypothesis-profile=nightly")
-    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile nightly *", "*PROBE 2000 False True None"])
+    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile nightly *",
+                                 "*PROBE 2000 False True None 60"])
 
 
-def test_hypothesis_own_profile_option_is_respected(probe):
+def test_the_profiles_are_registered_for_hypothesis_own_option(probe):
+    run(probe, "--hypothesis-profile=leadboost-ci").stdout.fnmatch_lines(["*PROBE 150 True True None 30"])
+
+
+def test_hypothesis_own_profile_option_is_respected(probe, monkeypatch):
     probe.makeconftest("from hypothesis import settings\n"
                        "settings.register_profile('mine', max_examples=7)\n")
+    monkeypatch.setenv("LEADBOOST_HYPOTHESIS_PROFILE", "ci")
     result = run(probe, "--hypothesis-profile=mine")
-    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile left to --hypothesis-profile",
+    result.stdout.fnmatch_lines(["leadboost-schema: hypothesis profile left to --hypothesis-profile *",
                                  "*PROBE 7 *"])
 
 

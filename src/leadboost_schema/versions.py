@@ -20,3 +20,8 @@ def version_matches(spec: str, server_version_num: int) -> bool:
     wanted = major * 10000 + (int(minor) if minor else 0)
     have = server_version_num if minor else server_version_num // 10000 * 10000
     return _OPERATORS[op](have, wanted)
+
+
+def version_text(server_version_num: int) -> str:
+    """``150018`` -> ``"15.18"`` (PostgreSQL 10 and later: major * 10000 + minor)."""
+    return f"{server_version_num // 10000}.{server_version_num % 10000}"

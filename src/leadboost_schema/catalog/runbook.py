@@ -14,6 +14,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 SEED_TENANT = "11111111-1111-1111-1111-111111111111"
+SEED = "seed data"
+SEED_ITEM_VERSION = 1  # stock.inventory_items.version of SEED_SKU as 008_seed_data.sql inserts it
 SEED_SKU = "ACME-WIDGET-001"
 SCHEMAS = ("iam", "finanzas", "stock", "gobernanza", "sys", "events", "migration")
 # "debe ser ~15": information_schema.tables lists views too, so the document's count is approximate. We accept
@@ -28,6 +30,7 @@ class Query:
     title: str
     sql: str
     judge: Callable[[list[dict[str, Any]]], tuple[bool, str]] | None = None
+    about: str = "schema"  # what a failure means: the schema is wrong, or (SEED) the seed data is not as 008 left it
 
 
 @dataclass
@@ -39,10 +42,16 @@ class QueryResult:
     verdict: str = ""
     error: str | None = None  # the server's message when the query failed
     sqlstate: str | None = None
+    seed: str | None = None  # a seed-data check: "fresh", "used" or "absent" (None: a schema check)
 
     def as_dict(self) -> dict[str, Any]:
         return {"title": self.title, "sql": self.sql, "ok": self.ok, "verdict": self.verdict,
-                "error": self.error, "sqlstate": self.sqlstate, "rows": self.rows}
+                "error": self.error, "sqlstate": self.sqlstate, "seed": self.seed, "rows": self.rows}
+
+    @property
+    def schema_ok(self) -> bool:
+        """False only when this result says the schema is wrong (a used or absent seed does not)."""
+        return self.ok is not False
 
 
 def _count(rows: list[dict[str, Any]]) -> int:
@@ -87,8 +96,10 @@ WHERE constraint_type = 'FOREIGN KEY';""", _foreign_keys_present),
     'ACME-WIDGET-001', 
     10, 
     1
-);""", _reservation_succeeds),
+);""", _reservation_succeeds, about=SEED),
 )
+# reserve_inventory's unknown tenant / unknown item (schema/README.md "Error codes"): the seed rows are absent
+SEED_ABSENT = ("LB002", "LB201")
 
 MAINTENANCE: tuple[Query, ...] = (
     Query("expired idempotency keys removed", "SELECT sys.cleanup_expired_request_keys();"),
@@ -126,7 +137,34 @@ def run_verification(conn: psycopg.Connection) -> list[QueryResult]:
     which would otherwise change the seed data and make the next verification fail. A query that errors is
     reported (its SQLSTATE and message) and the others still run."""
     with conn.transaction(force_rollback=True):
-        return [_guarded(conn, query, savepoint=True) for query in VERIFICATION]
+        return [_judge_seed(query, _guarded(conn, query, savepoint=True)) for query in VERIFICATION]
+
+
+def _seed_item_changed(row: dict[str, Any]) -> bool:
+    """The seed item no longer as 008_seed_data.sql leaves it (version 1, nothing reserved): a refusal then says
+    the seed was used. A refusal of the untouched item stays a failure: the function is wrong."""
+    return (row.get("current_version"), row.get("quantity_reserved")) != (SEED_ITEM_VERSION, 0)
+
+
+def _judge_seed(query: Query, result: QueryResult) -> QueryResult:
+    """Query 4 reserves the seed item at version 1: it tells the state of the seed data, not the schema's. A
+    reservation refused (the item was reserved since 008_seed_data.sql ran, e.g. by this very block run in psql
+    without a rollback) or an unknown item (no seed data) is reported as such, not as a schema failure; any other
+    error (the function is missing, a permission) still is."""
+    if query.about != SEED:
+        return result
+    if result.ok:
+        result.seed = "fresh"
+    elif result.error is None and result.rows and _seed_item_changed(result.rows[0]):
+        result.seed, result.ok = "used", None
+        result.verdict = (f"seed data used, schema fine: {result.verdict} — the seed item was reserved since "
+                          "008_seed_data.sql ran (e.g. this block run in psql without a rollback); a fresh "
+                          "seed needs a new database: `leadboost-schema rollback --yes` then `up`")
+    elif result.sqlstate in SEED_ABSENT:
+        result.seed, result.ok = "absent", None
+        result.verdict = f"no seed data, schema fine: {result.error} — load it with `leadboost-schema seed`"
+        result.error = None
+    return result
 
 
 def run_reports(conn: psycopg.Connection, queries: tuple[Query, ...]) -> list[QueryResult]:

@@ -9,8 +9,11 @@ unix socket only (trust authentication, no TCP), so only its owner (and root) ca
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +63,29 @@ def instances(root: Path | None = None) -> list[Instance]:
                   key=lambda i: i.name)
 
 
+@contextlib.contextmanager
+def locked(backend: str, root: Path | None = None, on_wait: Callable[[str], None] | None = None) -> Iterator[Path]:
+    """Hold the data root's lock for ``backend`` (``<root>/.<backend>.lock``, an flock released when the process
+    ends, even killed): concurrent ``up``s of one backend run one after the other, the later ones joining the
+    server the first started. ``on_wait`` hears once when another holds it."""
+    root = root or data_root()
+    root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    path = root / f".{backend}.lock"
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"another `up` is using {root} ({backend}): waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield path
+
+
 def find_binaries(backend: str, bindir: Path | None = None) -> Binaries:
     if backend == "embedded":
         return find_embedded()
     if backend == "local":
-        return find_local(bindir)
+        return find_local(bindir, flag="--bindir")
     raise BackendUnavailable(f"backend {backend!r} cannot run a long-lived server", "use local or embedded")
 
 

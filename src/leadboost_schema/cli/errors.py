@@ -21,6 +21,11 @@ APP_GRANTS = ("GRANT USAGE ON SCHEMA iam, finanzas, stock, gobernanza, sys, even
               "events TO leadboost_app;")
 
 
+# libpq refusing a conninfo value before connecting: `port=notaport`, `sslmode=bogus`, ... (a usage error).
+_BAD_OPTION = re.compile(r'invalid (?:integer value "[^"]*" for connection option|\w+ value|port number|'
+                         r'connection option)')
+
+
 class CliError(Exception):
     """Ends the command with ``message`` on one line of stderr and exit status ``code``."""
 
@@ -61,17 +66,21 @@ def connection_error(error: psycopg.Error, conninfo: str) -> CliError:
     if re.search(r"permission denied for database", text):
         return CliError(f"{_server_message(text)} at {_where(conninfo)}: GRANT CONNECT ON DATABASE to this role, "
                         "or connect as the database owner", PERMISSION)
-    if isinstance(error, psycopg.ProgrammingError) and "conninfo" in text.lower():
-        return CliError(f"bad DSN: {_first_line(error)} (write e.g. \"host=localhost user=postgres "
+    if (isinstance(error, psycopg.ProgrammingError) and "conninfo" in text.lower()) or _BAD_OPTION.search(text):
+        return CliError(f"bad DSN: {_first_line(error).removeprefix('connection is bad: ')} (write e.g. \"host=localhost user=postgres "
                         "dbname=leadboost_ai\" or postgresql://postgres@localhost/leadboost_ai)", USAGE)
     return CliError(f"cannot reach PostgreSQL at {_where(conninfo)}: {_server_message(text)} — is the server "
                     "running and the DSN right? (`leadboost-schema up` starts a local one)", UNREACHABLE)
 
 
 def _server_message(text: str) -> str:
-    # libpq prefixes 'connection to server ... failed: FATAL:  '; keep what the server or socket said.
-    found = re.search(r".*failed:\s*(?:FATAL:\s*)?(.+)", " ".join(text.split()))
-    return found.group(1).strip() if found else " ".join(text.split())
+    # libpq prefixes 'connection to server ... failed: FATAL:  '; keep what the server or socket said. Its lines
+    # ("Connection refused" / "Is the server running ...?") become sentences on one line.
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    sentences = " ".join(line if line[-1] in ".?!:;," else line + "." for line in lines[:-1])
+    joined = f"{sentences} {lines[-1]}".strip() if lines else ""
+    found = re.search(r".*failed:\s*(?:FATAL:\s*)?(.+)", joined)
+    return found.group(1).strip() if found else joined
 
 
 def statement_error(error: psycopg.Error, doing: str) -> CliError:
@@ -90,7 +99,7 @@ def failure(sqlstate: str | None, message: str, doing: str) -> CliError:
     if sqlstate == "42501" and doing.startswith("CREATE DATABASE"):
         return CliError(f"{line} — ask a superuser to create it (the source document's prerequisite): "
                         f"{doing};", PERMISSION)
-    if sqlstate == "42501" and doing.endswith(".sql"):
+    if sqlstate == "42501" and re.search(r"\.sql(:\d+)?$", doing):
         return CliError(f"{line} — the scripts need a role that may CREATE SCHEMA, TABLE and FUNCTION (the source "
                         "document's prerequisites): run them as the database owner or a superuser "
                         "(psql -U postgres ...)", PERMISSION)

@@ -32,8 +32,8 @@ def apply_script(conn: psycopg.Connection, schema_dir: Path, filename: str) -> N
         with step(f"applying {filename}"):
             apply_sql_file(conn, path)
     except SchemaFileError as error:
-        if isinstance(error.__cause__, psycopg.Error):
-            raise statement_error(error.__cause__, str(error).split(" failed:")[0]) from None
+        if isinstance(error.__cause__, psycopg.Error) and error.path is not None:
+            raise statement_error(error.__cause__, f"{error.path.name}:{error.line}") from None
         raise CliError(str(error), SQL_FAILED) from None
 
 

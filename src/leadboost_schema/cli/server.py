@@ -61,13 +61,22 @@ def ensure_database(database: str) -> bool:
 
 def cmd_up(args: argparse.Namespace) -> int:
     if args.dsn is not None:
-        database, server = target.database_dsn(args.dsn), {"backend": "dsn"}
-    else:
+        return _up(args, target.database_dsn(args.dsn), {"backend": "dsn"})
+    # Two `up`s on one data folder: the second waits for the first (initdb, start, CREATE DATABASE, migration),
+    # then finds the server running and the schema in place, and joins it.
+    with dev_server.locked(args.backend, on_wait=progress):
         database, server = _start_local(args)
+        return _up(args, database, server)
+
+
+def _up(args: argparse.Namespace, database: str, server: dict[str, Any]) -> int:
     name = target.database_name(database)
     created = ensure_database(database)
     progress(f"database {name}: {'created' if created else 'exists'}")
     with target.connect(database) as conn:
+        # One `up` at a time per database (a --dsn one too): two concurrent migrations would fight over the
+        # same objects. Session-level: released when the connection closes.
+        conn.execute("SELECT pg_advisory_lock(hashtext('leadboost-schema up'))")
         # Both scripts are idempotent (schema/README.md): applying them again is how a second `up` picks up
         # schema changes, and costs ~0.2 s when nothing changed.
         apply_script(conn, args.schema_dir, MASTER_MIGRATION)
@@ -77,14 +86,16 @@ def cmd_up(args: argparse.Namespace) -> int:
             contract = verify.contract_report(conn, args.schema_dir)
             verify.require_schema_access(conn)
             checks = runbook.run_verification(conn)
-    ok = contract.ok and all(c.ok for c in checks)
+    ok = contract.ok and all(c.schema_ok for c in checks)
     psql = f"{_psql(server)} {shlex.quote(database)}"
     if args.json:
         emit_json({"ok": ok, "database": database, "psql": psql, "server_version": version, "server": server,
                    "database_created": created, "contract": contract.as_dict(),
+                   "seed_data": verify.seed_state(checks),
                    "verification": [c.as_dict() for c in checks]})
         return OK if ok else DIFFERS
-    print(f"{name} is {'ready' if ok else 'up, but NOT as the contract says'}: PostgreSQL {_version_text(version)}"
+    print(f"{name} is {'ready' if ok else 'up, but NOT as the contract says'}"
+          f"{verify.seed_remark(verify.seed_state(checks))}: PostgreSQL {_version_text(version)}"
           f" ({server['backend']}{', ' + server['data_dir'] if 'data_dir' in server else ''})")
     print(f"  schema: {MASTER_MIGRATION} and {SEED_DATA} applied")
     verify.print_contract(contract)

@@ -12,7 +12,7 @@ import psycopg
 from leadboost_schema.catalog import drift, runbook
 from leadboost_schema.catalog import snapshot as catalog
 from leadboost_schema.cli import target
-from leadboost_schema.cli.errors import DIFFERS, OK, failure, statement_error
+from leadboost_schema.cli.errors import DIFFERS, OK, SQL_FAILED, CliError, failure, statement_error
 from leadboost_schema.cli.output import emit_json, print_checks, step
 from leadboost_schema.paths import schema_dir
 
@@ -53,8 +53,8 @@ def require_schema_access(conn: psycopg.Connection) -> None:
     """The verification block counts through information_schema, which shows only what the role may use: without
     USAGE on the schemas its counts would be wrong, so say so instead."""
     denied = conn.execute(
-        "SELECT array_agg(s ORDER BY s) FROM unnest(%s::text[]) AS s"
-        " WHERE EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = s) AND NOT has_schema_privilege(s, 'USAGE')",
+        "SELECT array_agg(nspname ORDER BY nspname) FROM pg_namespace"
+        " WHERE nspname = ANY(%s::text[]) AND NOT has_schema_privilege(oid, 'USAGE')",
         [list(catalog.SCHEMAS)]).fetchone()[0]
     if denied:
         raise failure("42501", f"permission denied for schema {', '.join(denied)}", "the verification block")
@@ -63,6 +63,25 @@ def require_schema_access(conn: psycopg.Connection) -> None:
 def _count(snapshot: dict[str, Any]) -> int:
     return sum(len(snapshot.get(section) or {}) for section in ("schemas", "tables", "views", "sequences",
                                                                 "functions"))
+
+
+def seed_state(checks: list[runbook.QueryResult]) -> str | None:
+    """"fresh", "used" or "absent": the seed data as the verification block's reservation found it."""
+    return next((c.seed for c in checks if c.seed is not None), None)
+
+
+def seed_remark(state: str | None) -> str:
+    return {"used": " (its seed data has been used)", "absent": " (no seed data)"}.get(state or "", "")
+
+
+def require_schema(conn: psycopg.Connection, name: str) -> None:
+    """A database without any of the schema's seven schemas (after `rollback`, or an `up` interrupted after
+    CREATE DATABASE) is not a drift to list object by object: one line, as `diag` and `maintain` say it."""
+    present = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = ANY(%s)",
+                           [list(catalog.SCHEMAS)]).fetchone()[0]
+    if not present:
+        raise CliError(f"{name} has no leadboost schema (none of {', '.join(catalog.SCHEMAS)}): is the schema "
+                       "migrated? run `leadboost-schema migrate` (or `up`)", SQL_FAILED)
 
 
 def print_contract(report: ContractReport) -> None:
@@ -84,15 +103,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     database = target.database_dsn(args.dsn)
     name = target.database_name(database)
     with target.connect(database) as conn, step(f"checking {name} against the contract"):
+        require_schema(conn, name)
         report = contract_report(conn, args.schema_dir)
         require_schema_access(conn)
         checks = runbook.run_verification(conn)
-    ok = report.ok and all(c.ok for c in checks)
+    ok = report.ok and all(c.schema_ok for c in checks)
     if args.json:
-        emit_json({"ok": ok, "database": name, "contract": report.as_dict(),
+        emit_json({"ok": ok, "database": name, "contract": report.as_dict(), "seed_data": seed_state(checks),
                    "verification": [c.as_dict() for c in checks]})
         return OK if ok else DIFFERS
-    print(f"{name}: {'matches the contract' if ok else 'DIFFERS from the contract'}")
+    print(f"{name}: {'matches the contract' if ok else 'DIFFERS from the contract'}"
+          + seed_remark(seed_state(checks)))
     print_contract(report)
     print_checks("  verification block (source document; rolled back):", checks)
     if report.differences:

@@ -13,7 +13,7 @@ from leadboost_schema.server.binaries import Binaries, find_embedded, find_local
 from leadboost_schema.server.our_databases import (
     TEMPLATE_PREFIX,
     drop_test_databases,
-    schema_hash,
+    template_key,
     template_names,
 )
 from leadboost_schema.server.privileges import ServerUserError, server_user
@@ -77,7 +77,8 @@ class OwnedCluster:
             self.notes.append(f"reaped {len(reaped)} stale server(s) left by interrupted runs")
         self.binaries = reachable_binaries(binaries, self.user, self.root)
         self.key = cluster_cache.version_key(self.binaries, self.user)
-        self.schema = schema_hash(settings.schema_dir) if settings.schema_dir.is_dir() else "noschema"
+        self.schema = (template_key(settings.schema_dir, settings.extra_sql, settings.extra_seed_sql)
+                       if settings.schema_dir.is_dir() else "noschema")
         self.run = new_run_folder(self.root, self.user)
         try:
             self._copy_cached_cluster()

@@ -63,10 +63,10 @@ def _major_of(path: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", path)) or (0,)
 
 
-def local_candidates(named: Path | None) -> list[tuple[Path, str]]:
+def local_candidates(named: Path | None, flag: str = "--leadboost-bindir") -> list[tuple[Path, str]]:
     """Folders to look at, in order: the one named in the settings, PATH, pg_config, /usr/lib/postgresql newest."""
     if named is not None:
-        return [(named, "named by --leadboost-bindir")]
+        return [(named, f"named by {flag}")]
     found: list[tuple[Path, str]] = []
     on_path = shutil.which("postgres") or shutil.which("pg_ctl")
     if on_path:
@@ -79,10 +79,11 @@ def local_candidates(named: Path | None) -> list[tuple[Path, str]]:
     return found
 
 
-def find_local(named: Path | None) -> Binaries:
-    """The first candidate folder holding initdb, pg_ctl and postgres."""
+def find_local(named: Path | None, flag: str = "--leadboost-bindir") -> Binaries:
+    """The first candidate folder holding initdb, pg_ctl and postgres; ``flag`` is how the caller's user names
+    that folder (the plugin's --leadboost-bindir, the CLI's --bindir), for the messages."""
     looked = []
-    for bindir, source in local_candidates(named):
+    for bindir, source in local_candidates(named, flag):
         if _has_server_tools(bindir):
             real = bindir.resolve()
             return Binaries(real, source, server_version_text(real), real.parent.parent, (real.parent.name,))
@@ -90,7 +91,7 @@ def find_local(named: Path | None) -> Binaries:
     where = ", ".join(looked) if looked else f"PATH, pg_config, {SYSTEM_GLOB}"
     raise BackendUnavailable(
         f"no initdb/pg_ctl/postgres found (looked in {where})",
-        "install PostgreSQL (e.g. apt-get install postgresql) or name its bin folder with --leadboost-bindir")
+        f"install PostgreSQL (e.g. apt-get install postgresql) or name its bin folder with {flag}")
 
 
 def find_embedded() -> Binaries:

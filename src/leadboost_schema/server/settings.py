@@ -32,6 +32,11 @@ class Option:
     def env(self) -> str:
         return "LEADBOOST_" + self.field.upper()
 
+    @property
+    def many(self) -> bool:
+        """A list of paths: the CLI flag may be repeated, the ini value span lines, the env value use ``:``."""
+        return self.field in ("extra_sql", "extra_seed_sql")
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("backend", "where the server comes from: auto, dsn, local, embedded or docker", "auto"),
@@ -40,6 +45,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("server_user", "when run as root: the unprivileged user that runs the server processes", "nobody"),
     Option("schema_dir", "folder of the SQL to migrate (000_master_migration.sql, 008_seed_data.sql)",
            "the package's schema/"),
+    Option("extra_sql", "the service's own SQL files or folders (a folder: its *.sql by name), applied in order "
+           "after the schema; part of the template key", "none"),
+    Option("extra_seed_sql", "the service's seed SQL files or folders, applied after 008_seed_data.sql in the "
+           "seeded template only", "none"),
     Option("cache_dir", "folder for copied binaries, cached clusters and run folders",
            "/dev/shm/leadboost-schema-<uid> (memory) if it has 2 GiB free, else $TMPDIR/leadboost-schema-<uid>"),
     Option("pool_size", "fresh databases kept cloned ahead of need per template and worker (0 = none)", "2"),
@@ -72,6 +81,8 @@ class Settings:
     bindir: Path | None = None
     server_user: str = "nobody"
     schema_dir: Path = field(default_factory=schema_dir)
+    extra_sql: tuple[Path, ...] = ()
+    extra_seed_sql: tuple[Path, ...] = ()
     cache_dir: Path = field(default_factory=default_cache_dir)
     pool_size: int = 2
     docker_image: str = "postgres:15-alpine"
@@ -113,16 +124,37 @@ class Settings:
                                 "or env LEADBOOST_DSN")
         if self.pool_size < 0:
             raise SettingsError("leadboost pool_size must be 0 or more")
+        for name in ("extra_sql", "extra_seed_sql"):
+            missing = [str(p) for p in getattr(self, name) if not p.exists()]
+            if missing:
+                option = next(o for o in OPTIONS if o.field == name)
+                raise SettingsError(f"leadboost {name}: {', '.join(missing)} does not exist (from {option.flag}, "
+                                    f"ini {option.ini} or env {option.env})")
+
+
+
+def path_list(value: object) -> list[str]:
+    """Several paths in one setting: a repeated CLI flag (a list), or one string split at newlines (an ini
+    value over several lines) and at the path separator (``:``), as PATH is."""
+    items = value if isinstance(value, list | tuple) else [value]
+    return [part.strip() for item in items for line in str(item).splitlines()
+            for part in line.split(os.pathsep) if part.strip()]
 
 
 def _convert(option: Option, value: object, base: Path | None) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[option.field]
+    if "tuple" in str(kind):
+        return tuple(_convert_path(Path(part), base) for part in path_list(value))
     if "Path" in str(kind):
-        path = Path(str(value)).expanduser()
-        return (base / path) if base is not None and not path.is_absolute() else path.absolute()
+        return _convert_path(Path(str(value)), base)
     if "int" in str(kind):
         try:
             return int(str(value))
         except ValueError:
             raise SettingsError(f"{option.flag} wants a whole number, got {value!r}") from None
     return str(value).strip()
+
+
+def _convert_path(path: Path, base: Path | None) -> Path:
+    path = path.expanduser()
+    return (base / path) if base is not None and not path.is_absolute() else path.absolute()

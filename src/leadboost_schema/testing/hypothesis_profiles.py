@@ -2,8 +2,9 @@
 
 Registered in Hypothesis as ``leadboost-<name>`` so they never replace a project's own ``default`` or ``ci``
 profile. Every profile has ``deadline=None``: a database example's time depends on the server and the load,
-not on the code under test. Choose one with ``LEADBOOST_HYPOTHESIS_PROFILE`` or the pytest option
-``--leadboost-hypothesis-profile`` (see ``plugin_hypothesis``), or from a script::
+not on the code under test. Nothing is loaded unless asked: ``--leadboost-hypothesis-profile``, ini
+``leadboost_hypothesis_profile`` or ``LEADBOOST_HYPOTHESIS_PROFILE`` (see
+``pytest_plugin.hypothesis_profiles_plugin``), ``--hypothesis-profile=leadboost-ci``, or from a conftest/script::
 
     from leadboost_schema.testing.hypothesis_profiles import load_profile
     load_profile("ci")
@@ -37,6 +38,12 @@ def hypothesis_name(profile: str) -> str:
 def register_profiles() -> None:
     for name, profile in PROFILES.items():
         settings.register_profile(hypothesis_name(name), profile)
+
+
+def current_profile_name() -> str | None:
+    """The name of the profile Hypothesis has loaded (None on a Hypothesis too old to say)."""
+    getter = getattr(settings, "get_current_profile_name", None)
+    return getter() if getter else getattr(settings, "_current_profile", None)
 
 
 def profile_from_env(default: str = DEFAULT_PROFILE) -> str:
