@@ -283,8 +283,10 @@ def domain_arguments(function: Function) -> list[BadArgument]:  # noqa: C901 —
             BadArgument("another tenant's transaction", lambda w: st.sampled_from(
                 [w.b.posting, w.b.reversed_posting]).map(lambda u: {"p_transaction_id": u}),
                 Refused("LB109", "unknown transaction")),
-            BadArgument("a transaction reversed before", lambda w: st.just({"p_transaction_id": w.a.reversed_posting}),
-                        Refused("LB110", "is already reversed")),
+            BadArgument("a transaction reversed before, with another description",
+                        lambda w: st.just({"p_transaction_id": w.a.reversed_posting,
+                                           "p_description": "a second, different reversal"}),
+                        Refused("LB110", "is already reversed by transaction")),
         ]
     if f in ("stock.reserve_inventory", "stock.release_inventory"):
         short = "INSUFFICIENT_STOCK" if f == "stock.reserve_inventory" else "INSUFFICIENT_RESERVED"

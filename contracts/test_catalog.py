@@ -31,7 +31,7 @@ from contracts.claims import (
 from leadboost_schema.catalog.snapshot import SCHEMAS
 
 TENANT_TABLES = [
-    "finanzas.transactions", "finanzas.ledger_entries", "stock.inventory_items", "gobernanza.policies",
+    "finanzas.transactions", "finanzas.ledger_entries", "finanzas.account_balance_shards", "stock.inventory_items", "gobernanza.policies",
     "sys.request_keys", "sys.sagas", "sys.saga_steps", "events.event_store", "events.snapshots",
     "migration.batch_control", "migration.raw_signals", "migration.campaigns", "migration.audit_logs",
 ]
@@ -183,14 +183,31 @@ def test_finanzas_ledger(catalog_snapshot):
     has_trigger(catalog_snapshot, table, "ledger_entries_append_only",
                 "BEFORE DELETE OR UPDATE OR TRUNCATE", "FOR EACH STATEMENT", "iam.refuse_append_only_change(")
     has_trigger(catalog_snapshot, table, "ledger_entries_transaction_open", "BEFORE INSERT", "FOR EACH ROW")
+    # every leg queues its own balance check (issue 17.1), and moves the stored balances (issue 14.1)
+    has_trigger(catalog_snapshot, table, "ledger_entries_balanced", "CREATE CONSTRAINT TRIGGER", "AFTER INSERT",
+                "DEFERRABLE INITIALLY DEFERRED", "FOR EACH ROW", "check_transaction_balanced()")
+    has_trigger(catalog_snapshot, table, "ledger_entries_balances", "AFTER INSERT", "FOR EACH ROW",
+                "add_leg_to_balances()")
+
+
+def test_finanzas_stored_balances(catalog_snapshot):
+    table = "finanzas.account_balance_shards"
+    has_pk(catalog_snapshot, table, "tenant_id, account_type, currency, shard")
+    fk_ok(catalog_snapshot, table, "tenant_id", "iam.tenants", on_delete="RESTRICT")
+    rls_enabled(catalog_snapshot, table)
+    has_trigger(catalog_snapshot, table, "account_balance_shards_maintained", "BEFORE INSERT OR DELETE OR UPDATE",
+                "refuse_direct_balance_change()")
+    has_trigger(catalog_snapshot, table, "account_balance_shards_no_truncate", "BEFORE TRUNCATE",
+                "refuse_direct_balance_change()")
 
 
 def test_finanzas_transactions(catalog_snapshot):
     table = "finanzas.transactions"
-    has_pk(catalog_snapshot, table, "id")
+    has_pk(catalog_snapshot, table, "tenant_id, id")  # ids are scoped to the tenant (issue 17.6)
     has_unique(catalog_snapshot, table, "id, tenant_id, currency")
-    has_unique(catalog_snapshot, table, "reverses_transaction_id")
-    fk_ok(catalog_snapshot, table, "reverses_transaction_id", "finanzas.transactions", on_delete="RESTRICT")
+    has_unique(catalog_snapshot, table, "tenant_id, reverses_transaction_id")
+    fk_ok(catalog_snapshot, table, "tenant_id, reverses_transaction_id", "finanzas.transactions",
+          ref_columns="tenant_id, id", on_delete="RESTRICT")
     col_is_null(catalog_snapshot, table, "description")
     has_check(catalog_snapshot, table, "length(description)", "500")
     has_trigger(catalog_snapshot, table, "transactions_balanced", "CREATE CONSTRAINT TRIGGER", "AFTER INSERT",

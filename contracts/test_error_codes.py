@@ -67,6 +67,19 @@ def _bound(conn: psycopg.Connection, tenant: object) -> None:
     conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant),))
 
 
+def _overriding_entry_id(conn: psycopg.Connection, w: World) -> None:
+    """leadboost_app after the troubleshooting GRANT, choosing a leg's id with OVERRIDING SYSTEM VALUE."""
+    conn.execute("GRANT INSERT ON finanzas.transactions, finanzas.ledger_entries TO leadboost_app")
+    _bound(conn, w.tenant)
+    header = uuid.uuid4()
+    with conn.transaction():
+        conn.execute("INSERT INTO finanzas.transactions (id, tenant_id, currency) VALUES (%s, %s, 'EUR')",
+                     (header, w.tenant))
+        conn.execute("INSERT INTO finanzas.ledger_entries (id, tenant_id, transaction_id, account_type, amount,"
+                     " direction, currency) OVERRIDING SYSTEM VALUE VALUES (10^12, %s, %s, 'CASH', 1, 1, 'EUR')",
+                     (w.tenant, header))
+
+
 Scenario = Callable[[psycopg.Connection, World], object]
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "LB001": ("p_tenant_id must not be NULL",
@@ -107,11 +120,17 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
                                      (w.tenant, w.posted))),
     "LB109": ("unknown transaction",
               lambda c, w: c.execute("SELECT finanzas.reverse_transaction(%s, %s)", (w.tenant, uuid.uuid4()))),
-    "LB110": ("is already reversed",
-              lambda c, w: c.execute("SELECT finanzas.reverse_transaction(%s, %s)", (w.tenant, w.reversed))),
+    "LB110": ("is already reversed by transaction",
+              lambda c, w: c.execute("SELECT finanzas.reverse_transaction(%s, %s, 'another reversal')",
+                                     (w.tenant, w.reversed))),
     "LB111": ("was already used for a different posting",
               lambda c, w: c.execute("SELECT finanzas.post_transaction(%s, %s, 'EUR', NULL, %s)",
                                      (w.tenant, _legs(("BANK", 10, 1), ("REVENUE", 10, -1)), w.posted))),
+    "LB112": ("is maintained by the ledger: UPDATE is not allowed",
+              lambda c, w: c.execute("UPDATE finanzas.account_balance_shards SET total_debits = total_debits + 1"
+                                     " WHERE tenant_id = %s", (w.tenant,))),
+    "LB113": ("was chosen by the INSERT: entry ids come from their sequence",
+              lambda c, w: _overriding_entry_id(c, w)),
     "LB201": ("unknown sku",
               lambda c, w: c.execute("SELECT * FROM stock.reserve_inventory(%s, 'NOPE', 1, 1)", (w.tenant,))),
     "LB202": ("p_quantity must be a positive number",

@@ -58,7 +58,8 @@ GRANT_ALL_DML = ("GRANT USAGE ON SCHEMA {schemas} TO leadboost_app; "
                      schemas=", ".join(SCHEMAS))
 # What refuses a cross-tenant write: row-level security (42501), or a BEFORE trigger that fires earlier (append-only
 # LB901, closed posting LB108, immutable identity LB203/LB502, event version/type LB601/LB604) — never success.
-WRITE_REFUSALS = {"42501", "LB901", "LB108", "LB203", "LB502", "LB601", "LB604"}
+# LB112: stored balances refuse every direct write, before row-level security looks at the row.
+WRITE_REFUSALS = {"42501", "LB901", "LB108", "LB112", "LB203", "LB502", "LB601", "LB604"}
 
 
 @dataclass

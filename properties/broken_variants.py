@@ -50,7 +50,8 @@ LEDGER_WITHOUT_BALANCE_CHECK = Variant(
     "a posting without the balance check (and the commit-time balance trigger disabled)",
     (("finanzas.post_transaction(uuid,jsonb,text,text,uuid)",
       (("IF leg_count < 2 THEN", "IF false THEN"), ("IF leg_sum <> 0 THEN", "IF false THEN"))),),
-    "ALTER TABLE finanzas.transactions DISABLE TRIGGER transactions_balanced",
+    "ALTER TABLE finanzas.transactions DISABLE TRIGGER transactions_balanced;"
+    " ALTER TABLE finanzas.ledger_entries DISABLE TRIGGER ledger_entries_balanced",
 )
 
 RESERVE_WITHOUT_VERSION_CHECK = Variant(

@@ -17,6 +17,7 @@ from properties.transactions import (
     assert_errors_among,
     committed,
     make_scripts,
+    outcomes,
     scenario,
     statement,
     story_of,
@@ -54,12 +55,30 @@ def posting_steps(tenant: uuid.UUID, ids: dict[int, uuid.UUID], post: str):
     return step_of
 
 
+DEADLOCK = "40P01"
+
+
+def assert_deadlocks_only_on_crossed_ids(trace, scripts) -> None:
+    """The promise for crossed retries (schema/README.md, "Retries and lost answers"): a posting waits only for
+    another open transaction posting the SAME id, so a deadlock needs two transactions of different sessions that
+    each post two ids the other posts too. Any other 40P01 (on balance rows, on distinct ids) breaks the promise."""
+    everything = outcomes(trace, scripts)
+    for outcome in everything:
+        if not any(e.sqlstate == DEADLOCK for e in outcome.events):
+            continue
+        slots = {op[0] for op in outcome.transaction.ops}
+        crossed = [o for o in everything if o.session != outcome.session
+                   and len(slots & {op[0] for op in o.transaction.ops}) >= 2]
+        assert crossed, f"{outcome.session} deadlocked without a crossed retry: {outcome.transaction.ops}\n{trace}"
+
+
 def check_double_entry(scheduler, conn, make_tenant, data, post: str) -> None:
     tenant = make_tenant(conn)
     ids = {slot: uuid.uuid4() for slot in range(3)}
     scripts = data.draw(make_scripts(posting, tuple(scheduler.names)), label="scripts")
     trace = scheduler.run(scenario(scripts, posting_steps(tenant, ids, post)), data)
-    assert_errors_among(trace, {"LB105", "LB106", "LB111", "23505"})
+    assert_errors_among(trace, {"LB105", "LB106", "LB111", "23505", DEADLOCK})
+    assert_deadlocks_only_on_crossed_ids(trace, scripts)
 
     ledger = Ledger()
     for outcome in committed(trace, scripts):
@@ -76,6 +95,10 @@ def check_double_entry(scheduler, conn, make_tenant, data, post: str) -> None:
         "SELECT account_type, currency, balance FROM finanzas.account_balances WHERE tenant_id = %s",
         (tenant,))}
     assert balances == ledger.balances(), f"balances differ from the model\n{trace}"
+    legs = {(account, currency): balance for account, currency, balance in conn.execute(
+        "SELECT account_type, currency, sum(amount * direction) FROM finanzas.ledger_entries WHERE tenant_id = %s"
+        " GROUP BY account_type, currency", (tenant,))}
+    assert balances == legs, f"stored balances differ from the legs\n{trace}"
     total = conn.execute("SELECT coalesce(sum(amount * direction), 0) FROM finanzas.ledger_entries"
                          " WHERE tenant_id = %s", (tenant,)).fetchone()[0]
     assert total == 0, f"tenant total is {total}\n{trace}"
@@ -90,7 +113,9 @@ def test_concurrent_postings_balance_and_equal_the_model(two_sessions, leadboost
     """Invariant (double entry): whatever postings two sessions interleave — balanced or not, through the
     function or plain INSERTs, retried under the same id, committed or rolled back — every committed
     transaction's legs sum to zero with at least two legs, so the tenant's total is zero; each account's
-    balance equals the model's; a refused posting leaves nothing (not even its header)."""
+    stored balance equals the model's and the sum of its legs; a refused posting leaves nothing (not even its
+    header). Crossed retries (each session's open transaction posting an id the other posted) may end one of them
+    with 40P01, which rolls it back whole, as documented — a deadlock without such a crossing fails the property."""
     check_double_entry(two_sessions, leadboost_conn, make_tenant, data, REAL)
 
 

@@ -79,7 +79,7 @@ READS: dict[str, HotQuery] = {
         {**_STREAM, "events.snapshots": (SNAPSHOT_KEY,)}),
     "account_balances": HotQuery(
         "SELECT * FROM finanzas.account_balances WHERE tenant_id = %(tenant)s",
-        {"finanzas.ledger_entries": ("ledger_entries_tenant_account_idx",)}),
+        {"finanzas.account_balance_shards": ("account_balance_shards_pkey",)}),
 }
 
 CALLS: dict[str, HotQuery] = {

@@ -17,6 +17,16 @@ INVARIANTS: dict[str, str] = {
     "every tenant's ledger sums to zero per currency": """
         SELECT tenant_id, currency, sum(amount * direction) FROM finanzas.ledger_entries
         GROUP BY tenant_id, currency HAVING sum(amount * direction) <> 0""",
+    # stored balances (issue 14.1): the view over the shard rows equals the legs, account by account
+    "stored balances equal the legs": """
+        SELECT coalesce(l.tenant_id, b.tenant_id), coalesce(l.account_type, b.account_type),
+               coalesce(l.currency, b.currency), l.balance AS legs, b.balance AS stored
+        FROM (SELECT tenant_id, account_type, currency, sum(amount * direction) AS balance, count(*) AS entries,
+                     max(posted_at) AS latest
+              FROM finanzas.ledger_entries GROUP BY tenant_id, account_type, currency) AS l
+        FULL JOIN finanzas.account_balances AS b
+          ON (b.tenant_id, b.account_type, b.currency) = (l.tenant_id, l.account_type, l.currency)
+        WHERE (l.balance, l.entries, l.latest) IS DISTINCT FROM (b.balance, b.entry_count, b.last_posted_at)""",
     # optimistic locking keeps quantities in range
     "stock stays within 0 <= reserved <= on hand": """
         SELECT id, quantity_on_hand, quantity_reserved, version FROM stock.inventory_items

@@ -1,0 +1,2 @@
+\set a random(1, 10)
+SELECT finanzas.post_transaction('cccccccc-0000-0000-0000-000000000001', format('[{"account_type":"%s","amount":1,"direction":1},{"account_type":"%s","amount":1,"direction":-1}]', (ARRAY['CASH','BANK','ACCOUNTS_RECEIVABLE','ACCOUNTS_PAYABLE','CUSTOMER_CREDIT','REVENUE','AD_SPEND','EXPENSE','TAX_PAYABLE','EQUITY'])[:a], (ARRAY['CASH','BANK','ACCOUNTS_RECEIVABLE','ACCOUNTS_PAYABLE','CUSTOMER_CREDIT','REVENUE','AD_SPEND','EXPENSE','TAX_PAYABLE','EQUITY'])[11 - :a])::jsonb);

@@ -1,0 +1,11 @@
+-- 0001_ledger_tenant_keys_index.down.sql — drops the two indexes 0001 built (only before 0002 has run: 0002 makes
+-- them the table's keys).
+-- transaction: none
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
+DROP INDEX CONCURRENTLY IF EXISTS finanzas.transactions_tenant_id_id_idx;
+DROP INDEX CONCURRENTLY IF EXISTS finanzas.transactions_tenant_id_reverses_transaction_id_key;
+
+RESET lock_timeout;
+RESET statement_timeout;
