@@ -96,6 +96,13 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "LB006": ("at most 1 MiB",
               lambda c, w: c.execute("SELECT events.append_event(%s, 's', 'CAMPAIGN', 'Big',"
                                      " jsonb_build_object('x', repeat('a', 1100000)), 0)", (w.tenant,))),
+    "LB007": ("p_now is the real clock for role leadboost_app",
+              lambda c, w: (_bound(c, w.tenant),
+                            c.execute("SELECT * FROM gobernanza.validate_action(%s, 'ads.spend', 1,"
+                                      " now() + interval '1 hour')", (w.tenant,)))),
+    "LB008": ("p_now must be a finite time",
+              lambda c, w: c.execute("SELECT * FROM sys.claim_request_key(%s, 'key-9', '{}',"
+                                     " p_now => 'infinity')", (w.tenant,))),
     "LB101": ("p_legs must be a JSON array",
               lambda c, w: c.execute("SELECT finanzas.post_transaction(%s, '{}')", (w.tenant,))),
     "LB102": ("amount must be > 0",
@@ -194,6 +201,16 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
                                      " VALUES (%s, 'stream-1', 1, '{\"a\": 99}')", (w.tenant,))),
     "LB607": ("has versions 1..2, not 99",
               lambda c, w: c.execute("SELECT * FROM events.replay_stream(%s, 'stream-1', 99)", (w.tenant,))),
+    "LB608": ("at most 16777216 (16 MiB) is allowed",
+              lambda c, w: (c.execute("SELECT events.append_event(%s, 'big', 'CAMPAIGN', 'Grown',"
+                                      " jsonb_build_object('k' || n, repeat('x', 1040000)), n - 1)"
+                                      " FROM generate_series(1, 17) AS n", (w.tenant,)),
+                            c.execute("SELECT * FROM events.rehydrate(%s, 'big')", (w.tenant,)))),
+    "LB609": ("was not assigned by the database",
+              lambda c, w: c.execute("INSERT INTO events.event_store (global_position, tenant_id, stream_id,"
+                                     " stream_type, version, event_type, payload) OVERRIDING SYSTEM VALUE"
+                                     " VALUES (4611686018427387904, %s, 'stream-1', 'CAMPAIGN', 3, 'X', '{}')",
+                                     (w.tenant,))),
     "LB901": ("is append-only: DELETE is not allowed",
               lambda c, w: c.execute("DELETE FROM events.event_store WHERE tenant_id = %s", (w.tenant,))),
 }

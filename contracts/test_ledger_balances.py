@@ -123,7 +123,9 @@ def test_stored_balances_cannot_be_written_directly(leadboost_conn, make_tenant,
     finally:
         conn.execute("RESET ROLE")
         conn.execute("RESET app.tenant_id")
-    assert refused.value.sqlstate == "LB112"
+    # The owner meets the trigger (LB112); leadboost_app meets the privileges the event trigger takes back after
+    # every GRANT (42501) first, or the trigger where a privilege is left.
+    assert refused.value.sqlstate in ({"LB112"} if writer == "owner" else {"LB112", "42501"})
     assert stored(conn, tenant) == before
 
 

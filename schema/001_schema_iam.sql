@@ -66,12 +66,15 @@ PARALLEL SAFE
 AS $$
 DECLARE
     bound text := NULLIF(pg_catalog.current_setting('app.tenant_id', true), '');
+    hex_uuid constant text := '[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}';
 BEGIN
     IF bound IS NULL THEN
         RETURN NULL;
     END IF;
     -- Checked by pattern, not by catching the cast: an EXCEPTION block would open a subtransaction per call.
-    IF bound !~ '^\{?[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}\}?$' THEN
+    -- Braces come in pairs ('{…}' or none): the cast would refuse '{<uuid>' with 22P02. No backslash in the
+    -- pattern, so it means the same under standard_conforming_strings = off.
+    IF bound !~ ('^([{]' || hex_uuid || '[}]|' || hex_uuid || ')$') THEN
         RAISE EXCEPTION USING ERRCODE = 'LB003',
             MESSAGE = pg_catalog.format('app.tenant_id is not a valid uuid: %L', bound),
             HINT = 'SET app.tenant_id = ''<tenant uuid>'' (or RESET app.tenant_id) before using the schema.';
@@ -136,6 +139,59 @@ END
 $$;
 COMMENT ON FUNCTION iam.assert_tenant_access(uuid, boolean) IS 'Raises LB001 (NULL tenant), LB003 (session bound to another tenant, or a restricted role with no binding), LB002 (unknown tenant) or LB004 (tenant not ACTIVE, when p_require_active). Called first by every public function.';
 
+-- Time arguments (p_now): tests drive leases, windows and expiry through them, but the application must not move
+-- time (it could skip a kill switch, spend a daily cap again, or take over a live lease). A chosen clock is
+-- honoured only for an unrestricted calling role; a restricted one may pass only now() — what the default gives.
+-- Finite and within 1970–9999 for everyone: infinity or a far-future time would block a key or a breaker for ever
+-- and overflow the interval arithmetic (22008).
+CREATE OR REPLACE FUNCTION iam.assert_clock_argument(p_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    IF p_now IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
+    END IF;
+    IF NOT isfinite(p_now) OR p_now < '1970-01-01 00:00:00+00' OR p_now >= '10000-01-01 00:00:00+00' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB008',
+            MESSAGE = format('p_now must be a finite time from 1970-01-01 to 9999-12-31, got %s', p_now);
+    END IF;
+    IF p_now <> now() AND NOT iam.calling_role_is_unrestricted() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB007',
+            MESSAGE = format('p_now is the real clock for role %s: leave it out (or pass now()), got %s',
+                             CASE WHEN current_setting('role') = 'none' THEN session_user::text
+                                  ELSE current_setting('role') END, p_now),
+            HINT = 'Only the schema owner (or a superuser) may choose the time, e.g. in tests.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION iam.assert_clock_argument(timestamptz) IS 'Raises LB001 when p_now is NULL, LB008 when it is not a finite time from 1970-01-01 to 9999-12-31, and LB007 when a restricted calling role passes anything but now(): only unrestricted roles choose the clock.';
+
+-- Row triggers that read other rows before deciding (event versions, snapshot folds) call this first, so a
+-- restricted session writing directly learns nothing about a tenant it is not bound to: the same refusal (LB003)
+-- whether the other tenant's stream exists or not. Through the public functions the binding was checked already.
+CREATE OR REPLACE FUNCTION iam.assert_row_tenant(p_tenant_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    bound uuid := iam.current_tenant_id();
+BEGIN
+    IF bound IS NOT DISTINCT FROM p_tenant_id OR iam.calling_role_is_unrestricted() THEN
+        RETURN;
+    END IF;
+    IF bound IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LB003', MESSAGE = 'session is not bound to a tenant',
+            HINT = 'SET app.tenant_id = ''<tenant uuid>'' first.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'LB003',
+        MESSAGE = format('session is bound to tenant %s and cannot write rows of tenant %s', bound, p_tenant_id);
+END
+$$;
+COMMENT ON FUNCTION iam.assert_row_tenant(uuid) IS 'Raises LB003 unless the row''s tenant is the session''s binding or the calling role is unrestricted. Called first by row triggers that read other rows.';
+
 -- Common refusal for text arguments outside their documented bounds.
 CREATE OR REPLACE FUNCTION iam.assert_text_argument(
     p_name text,
@@ -196,6 +252,75 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION iam.assert_json_argument(text, jsonb) IS 'Raises LB001 when the value is NULL and LB006 when its JSON text is larger than 1 MiB.';
+
+-- The application role never keeps UPDATE, DELETE or TRUNCATE on a table of the application's schemas: any of
+-- them also lets it LOCK a table every tenant shares IN ACCESS EXCLUSIVE MODE and stop them all. Nor does it keep
+-- INSERT where rows carry states only the functions may reach (tenants and their status, policies and their
+-- counters, idempotency keys, sagas and their steps). These files never grant them; the event trigger below takes
+-- them back after every GRANT, so the source document's troubleshooting block (GRANT SELECT, INSERT, UPDATE ON
+-- ALL TABLES …) keeps every guarantee. Names are spliced with %I only (no other dynamic SQL in the schema).
+CREATE OR REPLACE FUNCTION iam.revoke_app_write_privileges()
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN
+        SELECT n.nspname, c.relname,
+               (n.nspname, c.relname) IN (('iam', 'tenants'), ('gobernanza', 'policies'), ('sys', 'request_keys'),
+                                          ('sys', 'sagas'), ('sys', 'saga_steps'),
+                                          ('finanzas', 'account_balance_shards'),
+                                          ('sys', 'schema_upgrades')) AS function_only
+          FROM pg_class AS c
+          JOIN pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ('iam', 'finanzas', 'stock', 'gobernanza', 'sys', 'events')
+           AND c.relkind IN ('r', 'p')
+         ORDER BY 1, 2
+    LOOP
+        IF has_table_privilege('leadboost_app', format('%I.%I', target.nspname, target.relname),
+                               'UPDATE, DELETE, TRUNCATE') THEN
+            EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON TABLE %I.%I FROM leadboost_app',
+                           target.nspname, target.relname);
+        END IF;
+        IF target.function_only
+           AND has_table_privilege('leadboost_app', format('%I.%I', target.nspname, target.relname), 'INSERT') THEN
+            EXECUTE format('REVOKE INSERT ON TABLE %I.%I FROM leadboost_app', target.nspname, target.relname);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION iam.revoke_app_write_privileges() IS 'Takes back from leadboost_app UPDATE, DELETE and TRUNCATE on every table of the application schemas (each would let it LOCK a shared table IN ACCESS EXCLUSIVE MODE) and INSERT on the tables only functions, triggers or the migrator write (iam.tenants, gobernanza.policies, sys.request_keys, sys.sagas, sys.saga_steps, finanzas.account_balance_shards, sys.schema_upgrades).';
+
+CREATE OR REPLACE FUNCTION iam.withhold_app_write_privileges()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM iam.revoke_app_write_privileges();
+END
+$$;
+COMMENT ON FUNCTION iam.withhold_app_write_privileges() IS 'Event trigger (after every GRANT): iam.revoke_app_write_privileges().';
+
+-- Event triggers can only be created by a superuser: an install by another role goes without it (a NOTICE says
+-- so), and then a later GRANT of UPDATE to leadboost_app is not taken back (schema/README.md).
+DO $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
+        DROP EVENT TRIGGER IF EXISTS leadboost_withhold_app_write_privileges;
+        CREATE EVENT TRIGGER leadboost_withhold_app_write_privileges ON ddl_command_end
+            WHEN TAG IN ('GRANT')
+            EXECUTE FUNCTION iam.withhold_app_write_privileges();
+        COMMENT ON EVENT TRIGGER leadboost_withhold_app_write_privileges IS 'After every GRANT: leadboost_app keeps no UPDATE, DELETE or TRUNCATE in the application schemas, and no INSERT on the tables only functions write (iam.revoke_app_write_privileges).';
+    ELSE
+        RAISE NOTICE 'not a superuser: event trigger leadboost_withhold_app_write_privileges not created; a GRANT of UPDATE/DELETE/TRUNCATE to leadboost_app will not be taken back';
+    END IF;
+END
+$$;
 
 ALTER TABLE iam.tenants ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON iam.tenants;

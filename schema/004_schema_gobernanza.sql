@@ -46,13 +46,13 @@ CREATE TABLE IF NOT EXISTS gobernanza.policies (
         CHECK (policy_type IN ('SPEND_LIMIT', 'RATE_LIMIT', 'CIRCUIT_BREAKER', 'KILL_SWITCH')),
     CONSTRAINT policies_action_check
         CHECK (length(action) <= 100 AND action ~ '^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)$'),
-    CONSTRAINT policies_limit_value_check CHECK (limit_value > 0),
+    CONSTRAINT policies_limit_value_check CHECK (limit_value > 0 AND limit_value <> 'NaN'),
     CONSTRAINT policies_window_seconds_check CHECK (window_seconds BETWEEN 1 AND 31622400),
     CONSTRAINT policies_failure_threshold_check CHECK (failure_threshold BETWEEN 1 AND 1000),
     CONSTRAINT policies_cooldown_seconds_check CHECK (cooldown_seconds BETWEEN 1 AND 2592000),
     CONSTRAINT policies_priority_check CHECK (priority BETWEEN 0 AND 10000),
     CONSTRAINT policies_validity_check CHECK (valid_until > valid_from),
-    CONSTRAINT policies_window_consumed_check CHECK (window_consumed >= 0),
+    CONSTRAINT policies_window_consumed_check CHECK (window_consumed >= 0 AND window_consumed <> 'NaN'),
     CONSTRAINT policies_breaker_state_check CHECK (breaker_state IN ('CLOSED', 'OPEN', 'HALF_OPEN')),
     CONSTRAINT policies_failure_count_check CHECK (failure_count >= 0),
     CONSTRAINT policies_shape_check CHECK (CASE policy_type
@@ -75,7 +75,7 @@ COMMENT ON COLUMN gobernanza.policies.name IS 'Name, unique per tenant, 1–100 
 COMMENT ON COLUMN gobernanza.policies.description IS 'Free text, 1–500 characters, or NULL.';
 COMMENT ON COLUMN gobernanza.policies.policy_type IS 'SPEND_LIMIT (sum of amounts per window <= limit_value), RATE_LIMIT (calls per window <= limit_value), CIRCUIT_BREAKER, KILL_SWITCH (always deny).';
 COMMENT ON COLUMN gobernanza.policies.action IS 'Action name it governs (lowercase dotted, e.g. ads.spend) or * for every action.';
-COMMENT ON COLUMN gobernanza.policies.limit_value IS 'SPEND_LIMIT: money per window; RATE_LIMIT: whole number of calls per window. NULL for other types.';
+COMMENT ON COLUMN gobernanza.policies.limit_value IS 'SPEND_LIMIT: money per window; RATE_LIMIT: whole number of calls per window (> 0, not NaN). NULL for other types.';
 COMMENT ON COLUMN gobernanza.policies.window_seconds IS 'Length of the fixed window of SPEND_LIMIT and RATE_LIMIT (1 s – 366 days).';
 COMMENT ON COLUMN gobernanza.policies.failure_threshold IS 'CIRCUIT_BREAKER: consecutive failures that open it.';
 COMMENT ON COLUMN gobernanza.policies.cooldown_seconds IS 'CIRCUIT_BREAKER: time OPEN before one probe is let through (HALF_OPEN), and the probe''s own time-out.';
@@ -137,7 +137,9 @@ BEGIN
     IF p_action IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_action must not be NULL';
     END IF;
-    IF length(p_action) > 100 OR p_action !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$' THEN
+    -- [.] rather than a backslash: under standard_conforming_strings = off a backslash in this literal would be
+    -- read as an escape when the function is compiled, and the dot would then match any character.
+    IF length(p_action) > 100 OR p_action !~ '^[a-z][a-z0-9_]*([.][a-z][a-z0-9_]*)*$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LB301',
             MESSAGE = format('p_action must be a lowercase dotted name of at most 100 characters (e.g. ads.spend), got %L', left(p_action, 200));
     END IF;
@@ -166,13 +168,11 @@ BEGIN
     IF p_amount IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_amount must not be NULL';
     END IF;
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
-    END IF;
     IF p_amount < 0 OR p_amount >= 1e15 OR p_amount <> round(p_amount, 4) THEN
         RAISE EXCEPTION USING ERRCODE = 'LB302',
             MESSAGE = format('p_amount must be >= 0, < 1e15 and have at most 4 decimals, got %s', left(p_amount::text, 100));
     END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB001/LB008, and LB007: only the owner chooses the time
 
     -- Lock every applicable policy, always in id order so concurrent validators cannot deadlock; under
     -- READ COMMITTED the locked rows are the newest versions, so the counters below are current.
@@ -231,7 +231,7 @@ BEGIN
     RETURN QUERY SELECT true, NULL::uuid, 'ALLOWED'::text;
 END
 $$;
-COMMENT ON FUNCTION gobernanza.validate_action(uuid, text, numeric, timestamptz) IS 'Checks the tenant''s policies in force for p_action (and *) at p_now, lowest priority first. One row: allowed, the denying policy (NULL when allowed), reason (ALLOWED | NO_POLICY | KILL_SWITCH | SPEND_LIMIT_EXCEEDED | RATE_LIMIT_EXCEEDED | CIRCUIT_OPEN | CIRCUIT_HALF_OPEN). When allowed it consumes p_amount (SPEND_LIMIT) and one call (RATE_LIMIT) under row locks: concurrent callers never overspend. Raises LB001–LB005, LB301, LB302.';
+COMMENT ON FUNCTION gobernanza.validate_action(uuid, text, numeric, timestamptz) IS 'Checks the tenant''s policies in force for p_action (and *) at p_now, lowest priority first. One row: allowed, the denying policy (NULL when allowed), reason (ALLOWED | NO_POLICY | KILL_SWITCH | SPEND_LIMIT_EXCEEDED | RATE_LIMIT_EXCEEDED | CIRCUIT_OPEN | CIRCUIT_HALF_OPEN). When allowed it consumes p_amount (SPEND_LIMIT) and one call (RATE_LIMIT) under row locks: concurrent callers never overspend. Raises LB001–LB005, LB007, LB008, LB301, LB302.';
 
 CREATE OR REPLACE FUNCTION gobernanza.record_action_outcome(
     p_tenant_id uuid,
@@ -249,9 +249,7 @@ BEGIN
     IF p_succeeded IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_succeeded must not be NULL';
     END IF;
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
-    END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB001/LB008, and LB007: only the owner chooses the time
     -- Lock in id order (as validate_action does), then move each breaker along its state machine.
     PERFORM 1 FROM gobernanza.policies AS p
       WHERE p.tenant_id = p_tenant_id AND p.action IN (p_action, '*') AND p.policy_type = 'CIRCUIT_BREAKER'
@@ -280,7 +278,7 @@ BEGIN
     RETURNING p.id, p.breaker_state, p.failure_count;
 END
 $$;
-COMMENT ON FUNCTION gobernanza.record_action_outcome(uuid, text, boolean, timestamptz) IS 'Reports the outcome of an action to the circuit breakers governing it: a failure while CLOSED counts (OPEN at failure_threshold), a success while CLOSED resets the count, the HALF_OPEN probe''s outcome closes (success) or re-opens (failure) the breaker; reports while OPEN change nothing. Returns each breaker''s new state. Raises LB001–LB005, LB301.';
+COMMENT ON FUNCTION gobernanza.record_action_outcome(uuid, text, boolean, timestamptz) IS 'Reports the outcome of an action to the circuit breakers governing it: a failure while CLOSED counts (OPEN at failure_threshold), a success while CLOSED resets the count, the HALF_OPEN probe''s outcome closes (success) or re-opens (failure) the breaker; reports while OPEN change nothing. Returns each breaker''s new state. Raises LB001–LB005, LB007, LB008, LB301.';
 
 ALTER TABLE gobernanza.policies ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON gobernanza.policies;

@@ -104,6 +104,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB404',
             MESSAGE = format('p_lease must be in (0, 1 day] and p_ttl in (0, 366 days], got %s and %s', p_lease, p_ttl);
     END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB008, and LB007: only the owner chooses the time
     hash := sys.payload_hash(p_payload);
 
     -- Loops only if cleanup deletes the row between our INSERT and our lock.
@@ -157,7 +158,7 @@ BEGIN
         MESSAGE = format('idempotency key %L changed concurrently three times; retry', p_idempotency_key);
 END
 $$;
-COMMENT ON FUNCTION sys.claim_request_key(uuid, text, jsonb, interval, interval, timestamptz) IS 'Claims an idempotency key. One row: outcome CLAIMED or RECLAIMED (you process it; lock_token given), IN_PROGRESS (another worker holds a live lease), or COMPLETED (response holds the stored response). The same key with another payload raises LB401. Concurrent claims: exactly one gets CLAIMED/RECLAIMED. Raises LB001–LB006, LB401, LB404.';
+COMMENT ON FUNCTION sys.claim_request_key(uuid, text, jsonb, interval, interval, timestamptz) IS 'Claims an idempotency key. One row: outcome CLAIMED or RECLAIMED (you process it; lock_token given), IN_PROGRESS (another worker holds a live lease), or COMPLETED (response holds the stored response). The same key with another payload raises LB401. Concurrent claims: exactly one gets CLAIMED/RECLAIMED. Raises LB001–LB008, LB401, LB404.';
 
 -- Common to complete and fail: lock the key and check that the caller holds the latest claim.
 CREATE OR REPLACE FUNCTION sys.lock_claimed_key(p_tenant_id uuid, p_idempotency_key text, p_lock_token uuid)
@@ -205,9 +206,7 @@ DECLARE
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id);  -- the tenant before the other arguments (README order)
     PERFORM iam.assert_json_argument('p_response', p_response);
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
-    END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB001/LB008, and LB007: only the owner chooses the time
     k := sys.lock_claimed_key(p_tenant_id, p_idempotency_key, p_lock_token);
     IF k.status = 'COMPLETED' AND k.response = p_response THEN
         RETURN;  -- the same completion reported twice
@@ -221,7 +220,7 @@ BEGIN
      WHERE r.tenant_id = p_tenant_id AND r.idempotency_key = p_idempotency_key;
 END
 $$;
-COMMENT ON FUNCTION sys.complete_request_key(uuid, text, uuid, jsonb, timestamptz) IS 'Stores the response of a claimed key (PROCESSING → COMPLETED). Only the latest claim''s lock token is accepted (LB403); repeating the same completion is a no-op. Raises LB001–LB006, LB402, LB403.';
+COMMENT ON FUNCTION sys.complete_request_key(uuid, text, uuid, jsonb, timestamptz) IS 'Stores the response of a claimed key (PROCESSING → COMPLETED). Only the latest claim''s lock token is accepted (LB403); repeating the same completion is a no-op. Raises LB001–LB008, LB402, LB403.';
 
 CREATE OR REPLACE FUNCTION sys.fail_request_key(
     p_tenant_id uuid,
@@ -241,9 +240,7 @@ BEGIN
     IF p_error IS NOT NULL THEN
         PERFORM iam.assert_text_argument('p_error', p_error, 2000);
     END IF;
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
-    END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB001/LB008, and LB007: only the owner chooses the time
     k := sys.lock_claimed_key(p_tenant_id, p_idempotency_key, p_lock_token);
     IF k.status = 'FAILED' THEN
         RETURN;  -- the same failure reported twice
@@ -257,7 +254,7 @@ BEGIN
      WHERE r.tenant_id = p_tenant_id AND r.idempotency_key = p_idempotency_key;
 END
 $$;
-COMMENT ON FUNCTION sys.fail_request_key(uuid, text, uuid, text, timestamptz) IS 'Marks a claimed key FAILED (PROCESSING → FAILED) so a retry can claim it again. Only the latest claim''s lock token is accepted (LB403); repeating it is a no-op. Raises LB001–LB005, LB402, LB403.';
+COMMENT ON FUNCTION sys.fail_request_key(uuid, text, uuid, text, timestamptz) IS 'Marks a claimed key FAILED (PROCESSING → FAILED) so a retry can claim it again. Only the latest claim''s lock token is accepted (LB403); repeating it is a no-op. Raises LB001–LB005, LB007, LB008, LB402, LB403.';
 
 CREATE OR REPLACE FUNCTION sys.cleanup_expired_request_keys(p_now timestamptz DEFAULT now())
 RETURNS integer
@@ -267,9 +264,7 @@ AS $$
 DECLARE
     removed integer;
 BEGIN
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_now must not be NULL';
-    END IF;
+    PERFORM iam.assert_clock_argument(p_now);  -- LB001/LB008, and LB007: only the owner chooses the time
     DELETE FROM sys.request_keys AS r
      WHERE r.expires_at <= p_now
        AND NOT (r.status = 'PROCESSING' AND r.lease_expires_at > p_now);
@@ -482,9 +477,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB503', MESSAGE = format('p_payload must be a JSON object, got %s', jsonb_typeof(p_payload));
     END IF;
 
+    -- No conflict target: both unique keys (id, and (id, tenant_id)) are arbiters. With ON CONFLICT (id) a
+    -- concurrent identical start made this INSERT wait on the second key and then fail with 23505.
     INSERT INTO sys.sagas (id, tenant_id, saga_type, step_count, payload)
     VALUES (saga_id, p_tenant_id, p_saga_type, jsonb_array_length(p_steps), p_payload)
-    ON CONFLICT (id) DO NOTHING;
+    ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         -- Started before (a retry): the same definition returns the id, another is refused.
         SELECT * INTO existing FROM sys.sagas AS s WHERE s.id = saga_id;

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS migration.batch_control (
     CONSTRAINT batch_control_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT batch_control_firebase_id_check
-        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+        CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT batch_control_collection_check CHECK (collection IN ('raw_signals', 'campaigns', 'audit_logs')),
     CONSTRAINT batch_control_phase_check
         CHECK (phase IN ('A_DUAL_WRITE', 'B_BACKFILL', 'C_READ_THROUGH', 'D_KILL_SWITCH')),
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS migration.batch_control (
 COMMENT ON TABLE migration.batch_control IS 'One row per backfill batch: which tenant and Firebase collection, its phase, progress and outcome.';
 COMMENT ON COLUMN migration.batch_control.id IS 'Batch identifier, referenced by the rows it loaded.';
 COMMENT ON COLUMN migration.batch_control.tenant_id IS 'Tenant whose data the batch loads (FK iam.tenants ON DELETE RESTRICT).';
-COMMENT ON COLUMN migration.batch_control.firebase_id IS 'ETL run/batch id on the Firebase side; unique (idempotency key), 1–1500 characters without /.';
+COMMENT ON COLUMN migration.batch_control.firebase_id IS 'ETL run/batch id on the Firebase side; unique (idempotency key), 1–1500 bytes (Firestore''s own limit, below the unique index''s 2704) without /.';
 COMMENT ON COLUMN migration.batch_control.collection IS 'Target collection: raw_signals, campaigns or audit_logs.';
 COMMENT ON COLUMN migration.batch_control.phase IS 'Migration phase: A_DUAL_WRITE, B_BACKFILL, C_READ_THROUGH or D_KILL_SWITCH.';
 COMMENT ON COLUMN migration.batch_control.status IS 'PENDING, RUNNING, COMPLETED or FAILED.';
@@ -76,14 +76,14 @@ CREATE TABLE IF NOT EXISTS migration.raw_signals (
     CONSTRAINT raw_signals_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT raw_signals_firebase_id_check
-        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+        CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT raw_signals_signal_type_check CHECK (signal_type ~ '^[a-z][a-z0-9_.]*$' AND length(signal_type) <= 100),
     CONSTRAINT raw_signals_payload_check CHECK (jsonb_typeof(payload) = 'object')
 );
 COMMENT ON TABLE migration.raw_signals IS 'Raw marketing signals backfilled from Firebase; firebase_id makes the load idempotent.';
 COMMENT ON COLUMN migration.raw_signals.id IS 'Row identifier.';
 COMMENT ON COLUMN migration.raw_signals.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
-COMMENT ON COLUMN migration.raw_signals.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 characters without /.';
+COMMENT ON COLUMN migration.raw_signals.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 bytes (Firestore''s own limit, below the unique index''s 2704) without /.';
 COMMENT ON COLUMN migration.raw_signals.batch_id IS 'Batch that loaded the row (NULL for dual-written rows).';
 COMMENT ON COLUMN migration.raw_signals.signal_type IS 'Signal kind, lowercase dotted (e.g. web.visit), at most 100 characters.';
 COMMENT ON COLUMN migration.raw_signals.payload IS 'The Firebase document (JSON object).';
@@ -109,10 +109,10 @@ CREATE TABLE IF NOT EXISTS migration.campaigns (
     CONSTRAINT campaigns_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT campaigns_firebase_id_check
-        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+        CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT campaigns_name_check CHECK (length(name) BETWEEN 1 AND 200),
     CONSTRAINT campaigns_status_check CHECK (status IN ('DRAFT', 'ACTIVE', 'PAUSED', 'COMPLETED', 'ARCHIVED')),
-    CONSTRAINT campaigns_budget_check CHECK (budget >= 0),
+    CONSTRAINT campaigns_budget_check CHECK (budget >= 0 AND budget <> 'NaN'),
     CONSTRAINT campaigns_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
     CONSTRAINT campaigns_budget_currency_check CHECK (budget IS NULL OR currency IS NOT NULL),
     CONSTRAINT campaigns_payload_check CHECK (jsonb_typeof(payload) = 'object')
@@ -120,11 +120,11 @@ CREATE TABLE IF NOT EXISTS migration.campaigns (
 COMMENT ON TABLE migration.campaigns IS 'Campaigns backfilled from Firebase; firebase_id makes the load idempotent.';
 COMMENT ON COLUMN migration.campaigns.id IS 'Row identifier.';
 COMMENT ON COLUMN migration.campaigns.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
-COMMENT ON COLUMN migration.campaigns.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 characters without /.';
+COMMENT ON COLUMN migration.campaigns.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 bytes (Firestore''s own limit, below the unique index''s 2704) without /.';
 COMMENT ON COLUMN migration.campaigns.batch_id IS 'Batch that loaded the row (NULL for dual-written rows).';
 COMMENT ON COLUMN migration.campaigns.name IS 'Campaign name, 1–200 characters.';
 COMMENT ON COLUMN migration.campaigns.status IS 'DRAFT, ACTIVE, PAUSED, COMPLETED or ARCHIVED.';
-COMMENT ON COLUMN migration.campaigns.budget IS 'Budget (>= 0), in currency; NULL if none.';
+COMMENT ON COLUMN migration.campaigns.budget IS 'Budget (>= 0, not NaN), in currency; NULL if none.';
 COMMENT ON COLUMN migration.campaigns.currency IS 'ISO 4217 code of the budget (required when budget is set).';
 COMMENT ON COLUMN migration.campaigns.payload IS 'The rest of the Firebase document (JSON object).';
 COMMENT ON COLUMN migration.campaigns.source_created_at IS 'Creation time on the Firebase side.';
@@ -149,7 +149,7 @@ CREATE TABLE IF NOT EXISTS migration.audit_logs (
     CONSTRAINT audit_logs_batch_id_fkey FOREIGN KEY (batch_id)
         REFERENCES migration.batch_control (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT audit_logs_firebase_id_check
-        CHECK (length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
+        CHECK (octet_length(firebase_id) BETWEEN 1 AND 1500 AND strpos(firebase_id, '/') = 0),
     CONSTRAINT audit_logs_actor_check CHECK (length(actor) BETWEEN 1 AND 200),
     CONSTRAINT audit_logs_action_check CHECK (length(action) BETWEEN 1 AND 100),
     CONSTRAINT audit_logs_entity_type_check CHECK (length(entity_type) BETWEEN 1 AND 100),
@@ -159,7 +159,7 @@ CREATE TABLE IF NOT EXISTS migration.audit_logs (
 COMMENT ON TABLE migration.audit_logs IS 'Audit trail backfilled from Firebase; firebase_id makes the load idempotent.';
 COMMENT ON COLUMN migration.audit_logs.id IS 'Row identifier.';
 COMMENT ON COLUMN migration.audit_logs.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
-COMMENT ON COLUMN migration.audit_logs.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 characters without /.';
+COMMENT ON COLUMN migration.audit_logs.firebase_id IS 'Firebase document id; unique (idempotency key), 1–1500 bytes (Firestore''s own limit, below the unique index''s 2704) without /.';
 COMMENT ON COLUMN migration.audit_logs.batch_id IS 'Batch that loaded the row (NULL for dual-written rows).';
 COMMENT ON COLUMN migration.audit_logs.actor IS 'Who acted (user id or service), 1–200 characters.';
 COMMENT ON COLUMN migration.audit_logs.action IS 'What was done, 1–100 characters.';

@@ -14,6 +14,13 @@ SET statement_timeout = '1min';
 
 -- One schema a statement (CASCADE takes their tables, views, functions, triggers and policies). psql commits
 -- each on its own: if one fails (a lock timeout), the others are gone and running the file again finishes.
+-- The event trigger of 001 (database-wide, not in a schema; DROP SCHEMA iam CASCADE would take it too). Only a
+-- superuser can have made it; the DO block keeps the file plain SQL that every parser reads.
+DO $$
+BEGIN
+    DROP EVENT TRIGGER IF EXISTS leadboost_withhold_app_write_privileges;
+END
+$$;
 DROP SCHEMA IF EXISTS migration CASCADE;
 DROP SCHEMA IF EXISTS events CASCADE;
 DROP SCHEMA IF EXISTS sys CASCADE;

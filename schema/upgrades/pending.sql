@@ -23,3 +23,40 @@ VALUES ('0002_ledger_balanced_per_leg_and_stored_balances.sql', '1.1.0', '084255
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0020_issue17_functions.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0020_issue17_functions.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0020_issue17_functions.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0020_issue17_functions.sql', '1.1.0', '53cc81c63ff0c4bc1e67823bda8d3d35f14a4f004e4e829fa7824ce3facb1d37', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0021_issue17_value_checks.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0021_issue17_value_checks.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0021_issue17_value_checks.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0021_issue17_value_checks.sql', '1.1.0', '256e188176af78e5e2cf796df499d8adb505efc6d9b8a64ca455826dfe0ef57d', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0022_issue17_validate_value_checks.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0022_issue17_validate_value_checks.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0022_issue17_validate_value_checks.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0022_issue17_validate_value_checks.sql', '1.1.0', 'cf6e6b4610b36f0a5d72c0dbae4e5c51e47accb8268776fac8e4b35fd57a15f4', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif

@@ -4,7 +4,8 @@
 schemas, tables (columns with types, nullability, defaults, identity; constraints with their definition and FK
 actions; indexes; triggers and whether they are enabled; RLS and its policies), views, sequences, functions
 (signature, return type, language, volatility, SECURITY DEFINER, ``SET`` configuration, a hash of the body), grants
-and comments, plus the attributes of the roles the grants name. No OIDs, no timestamps, no server-specific names:
+and comments, event triggers whose function lives in those schemas, plus the attributes of the roles the grants
+name. No OIDs, no timestamps, no server-specific names:
 the role that owns the schema is written ``<owner>``, so snapshots taken on different servers compare equal.
 
 Used by the contract tests (a second apply and apply → rollback → apply leave the snapshot unchanged) and by
@@ -45,6 +46,7 @@ def snapshot(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS) -> di
         "views": reader.relations("v", "m"),
         "sequences": reader.relations("S"),
         "functions": reader.functions(),
+        "event_triggers": reader.event_triggers(),
     }
     result["roles"] = reader.roles(_named_roles(result))
     return result
@@ -248,6 +250,17 @@ class _Reader:
                 "command": _POLICY_COMMANDS[r["command"]], "permissive": r["permissive"],
                 "roles": sorted(r["roles"]), "using": r["using"], "with_check": r["with_check"],
                 "comment": r["comment"]}
+
+    def event_triggers(self) -> dict[str, Any]:
+        """Event triggers (database-wide objects) that run a function of the wanted schemas."""
+        rows = self._rows(
+            "SELECT e.evtname AS name, e.evtevent AS event, coalesce(e.evttags, '{}') AS tags,"
+            " e.evtfoid::regprocedure::text AS function, e.evtenabled AS enabled,"
+            " obj_description(e.oid, 'pg_event_trigger') AS comment"
+            " FROM pg_event_trigger AS e JOIN pg_proc AS p ON p.oid = e.evtfoid"
+            " JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s)", [self.schemas_wanted])
+        return {r["name"]: {"event": r["event"], "tags": sorted(r["tags"]), "function": r["function"],
+                            "enabled": _TRIGGER_ENABLED[r["enabled"]], "comment": r["comment"]} for r in rows}
 
     def functions(self) -> dict[str, Any]:
         rows = self._rows(
