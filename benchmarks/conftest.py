@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from baseline_workloads import create_baseline_tables
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.string import TextLoader
 
 from leadboost_schema.bench.clients import ClientPool
@@ -33,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-clients", type=int, default=int(os.environ.get("LEADBOOST_BENCH_CLIENTS", "2")),
                     help="concurrent clients for the write paths and their baselines (default 2, env "
                          "LEADBOOST_BENCH_CLIENTS); the hot-item contention runs twice as many too")
+    group.addoption("--growth-sizes", default=os.environ.get("LEADBOOST_GROWTH_SIZES", "1e3,1e4"),
+                    help="rows per grown table in the growth suite, comma-separated (default 1e3,1e4, env "
+                         "LEADBOOST_GROWTH_SIZES; the full suite: 1e3,1e4,1e5,1e6)")
+    group.addoption("--pgbench-seconds", type=float,
+                    default=float(os.environ.get("LEADBOOST_PGBENCH_SECONDS", "2")),
+                    help="length of one pgbench run (default 2 s, env LEADBOOST_PGBENCH_SECONDS)")
+    group.addoption("--pgbench-rounds", type=int, default=int(os.environ.get("LEADBOOST_PGBENCH_ROUNDS", "5")),
+                    help="paired rounds per pgbench-driven path (default 5, env LEADBOOST_PGBENCH_ROUNDS)")
 
 
 def _scale(config: pytest.Config) -> int:
@@ -145,3 +154,33 @@ def pk_select(app_conn, bench_db) -> Paired:
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json: dict) -> None:
     """The server and dataset the run measured, for the report (figures mean nothing without them)."""
     output_json["leadboost"] = {"scale": config.getoption("bench_scale"), **config.stash.get(_RUN_INFO, {})}
+
+
+BENCH_LOGIN = "leadboost_bench_app"
+
+
+@pytest.fixture(scope="session")
+def bench_login(leadboost_server, pytestconfig) -> str:
+    """A login role in leadboost_app for pgbench (which cannot SET ROLE before its script), as a service's own
+    login role would be. Roles are cluster-wide: made once, kept."""
+    pytestconfig.stash.setdefault(_RUN_INFO, {"server_version_num": leadboost_server.version,
+                                              "backend": leadboost_server.backend})
+    with psycopg.connect(leadboost_server.admin_dsn, autocommit=True) as admin:
+        admin.execute(f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BENCH_LOGIN}') THEN
+                CREATE ROLE {BENCH_LOGIN} LOGIN IN ROLE leadboost_app;
+            END IF; END $$""")
+    return BENCH_LOGIN
+
+
+@pytest.fixture(scope="session")
+def owner_login(leadboost_server) -> str:
+    """The role the server's conninfo logs in as (owner of the schema, superuser on the owned backends)."""
+    return conninfo_to_dict(leadboost_server.conninfo).get("user") or "postgres"
+
+
+@pytest.fixture(scope="session")
+def pgbench_timing(pytestconfig) -> tuple[int, float]:
+    """(paired rounds, seconds per run) of the pgbench-driven paths."""
+    return pytestconfig.getoption("pgbench_rounds"), pytestconfig.getoption("pgbench_seconds")
+

@@ -51,6 +51,7 @@ from contracts.bad_rows import (
     sql_type,
     unique_keys,
 )
+from contracts.test_catalog import APP_SCHEMAS
 from leadboost_schema.databases.clones import fresh_database
 from leadboost_schema.paths import schema_dir
 from leadboost_schema.server import Server
@@ -207,8 +208,11 @@ def test_a_bad_call_gets_its_documented_answer_and_changes_nothing(world_db: Wor
     arguments.update(overrides)
 
     session = session_outcome(function, function.name in APP_EXECUTABLE, role, tenant, binding, value)
-    # Arguments PostgreSQL cannot parse are refused first, in parameter order (p_tenant_id comes first).
-    unparsable = [o for o in (session, argument_outcome) if isinstance(o, Refused) and o.stage == "input"]
+    # Arguments PostgreSQL cannot parse are refused first, in parameter order (p_tenant_id comes first) — unless
+    # the role may not use the function's schema: that is refused while the call's name is looked up, earlier.
+    schema_denied = role == "app" and function.name.split(".")[0] not in APP_SCHEMAS
+    unparsable = [] if schema_denied else [
+        o for o in (session, argument_outcome) if isinstance(o, Refused) and o.stage == "input"]
     expected = unparsable[0] if unparsable else session or argument_outcome
     if expected is None:
         reject()  # a sound call: not bad input

@@ -95,8 +95,8 @@ PUBLIC_API = [
 ]
 MAINTENANCE = [
     ("sys", "cleanup_expired_request_keys", "p_now timestamp with time zone", "integer"),
-    ("events", "cleanup_old_snapshots", "p_keep integer", "integer"),
-    ("migration", "validate_migrated_data", "",
+    ("events", "cleanup_old_snapshots", "p_keep integer, p_only_tenant_id uuid", "integer"),
+    ("migration", "validate_migrated_data", "p_only_tenant_id uuid",
      "TABLE(check_name text, status text, observed bigint, details text)"),
 ]
 

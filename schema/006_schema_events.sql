@@ -55,6 +55,11 @@ COMMENT ON COLUMN events.event_store.occurred_at IS 'When the event happened (de
 
 CREATE INDEX IF NOT EXISTS event_store_stream_type_occurred_at_idx
     ON events.event_store (stream_type, occurred_at DESC);
+-- One entry per stream (its first event): a tenant's streams are listed from it without reading their events
+-- (events.stream_summary). Only an append that opens a stream writes to it.
+CREATE INDEX IF NOT EXISTS event_store_stream_first_idx
+    ON events.event_store (tenant_id, stream_id) WHERE version = 1;
+COMMENT ON INDEX events.event_store_stream_first_idx IS 'The first event of every stream, by tenant: lists a tenant''s streams in time proportional to their number (events.stream_summary).';
 
 -- Append-only (iam.refuse_append_only_change): a mistake is answered with a compensating event.
 DROP TRIGGER IF EXISTS event_store_append_only ON events.event_store;
@@ -334,16 +339,23 @@ DECLARE
     existing events.event_store%ROWTYPE;
 BEGIN
     PERFORM iam.assert_tenant_access(p_tenant_id);
-    PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200, '^[A-Za-z0-9][A-Za-z0-9:._/-]*$');
-    PERFORM iam.assert_text_argument('p_stream_type', p_stream_type, 64, '^[A-Z][A-Z0-9_]*$');
-    PERFORM iam.assert_text_argument('p_event_type', p_event_type, 100, '^[A-Za-z][A-Za-z0-9_.]*$');
-    PERFORM iam.assert_json_argument('p_payload', p_payload);
-    PERFORM iam.assert_json_argument('p_metadata', p_metadata);
-    IF jsonb_typeof(p_payload) <> 'object' OR jsonb_typeof(p_metadata) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB602',
-            MESSAGE = format('p_payload and p_metadata must be JSON objects, got %s and %s', jsonb_typeof(p_payload), jsonb_typeof(p_metadata));
-    END IF;
-    IF p_expected_version IS NULL OR p_occurred_at IS NULL THEN
+    -- Valid arguments pass one expression; only a call that fails it runs the checks that say which argument
+    -- is wrong, in signature order (six PERFORMs per append cost more than the rest of the checking).
+    IF (length(p_stream_id) <= 200 AND p_stream_id ~ '^[A-Za-z0-9][A-Za-z0-9:._/-]*$'
+        AND length(p_stream_type) <= 64 AND p_stream_type ~ '^[A-Z][A-Z0-9_]*$'
+        AND length(p_event_type) <= 100 AND p_event_type ~ '^[A-Za-z][A-Za-z0-9_.]*$'
+        AND jsonb_typeof(p_payload) = 'object' AND jsonb_typeof(p_metadata) = 'object'
+        AND octet_length(p_payload::text) <= 1048576 AND octet_length(p_metadata::text) <= 1048576
+        AND p_expected_version IS NOT NULL AND p_occurred_at IS NOT NULL) IS NOT TRUE THEN
+        PERFORM iam.assert_text_argument('p_stream_id', p_stream_id, 200, '^[A-Za-z0-9][A-Za-z0-9:._/-]*$');
+        PERFORM iam.assert_text_argument('p_stream_type', p_stream_type, 64, '^[A-Z][A-Z0-9_]*$');
+        PERFORM iam.assert_text_argument('p_event_type', p_event_type, 100, '^[A-Za-z][A-Za-z0-9_.]*$');
+        PERFORM iam.assert_json_argument('p_payload', p_payload);
+        PERFORM iam.assert_json_argument('p_metadata', p_metadata);
+        IF jsonb_typeof(p_payload) <> 'object' OR jsonb_typeof(p_metadata) <> 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LB602',
+                MESSAGE = format('p_payload and p_metadata must be JSON objects, got %s and %s', jsonb_typeof(p_payload), jsonb_typeof(p_metadata));
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'LB001', MESSAGE = 'p_expected_version and p_occurred_at must not be NULL';
     END IF;
 
@@ -436,7 +448,9 @@ END
 $$;
 COMMENT ON FUNCTION events.create_snapshot(uuid, text, bigint) IS 'Stores the state of a stream at p_version (default: its latest version) as a snapshot and returns it; idempotent. Raises LB001–LB005, LB603, LB607.';
 
-CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3)
+-- 1.0.0 had only p_keep (upgrade 0051 drops that signature); its calls resolve to this one (p_only_tenant_id
+-- defaults to NULL: every tenant).
+CREATE OR REPLACE FUNCTION events.cleanup_old_snapshots(p_keep integer DEFAULT 3, p_only_tenant_id uuid DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -450,42 +464,69 @@ BEGIN
     IF p_keep < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LB005', MESSAGE = format('p_keep must be at least 1, got %s', p_keep);
     END IF;
-    DELETE FROM events.snapshots AS s
-     USING (SELECT x.tenant_id, x.stream_id, x.version,
-                   row_number() OVER (PARTITION BY x.tenant_id, x.stream_id ORDER BY x.version DESC) AS rank
-              FROM events.snapshots AS x) AS ranked
-     WHERE ranked.rank > p_keep
-       AND s.tenant_id = ranked.tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+    -- Two statements rather than one with "p_only_tenant_id IS NULL OR …": each plans for what it is given, the
+    -- tenant's by the primary key (tenant_id, stream_id, version), reading only that tenant's snapshots.
+    IF p_only_tenant_id IS NULL THEN
+        DELETE FROM events.snapshots AS s
+         USING (SELECT x.tenant_id, x.stream_id, x.version,
+                       row_number() OVER (PARTITION BY x.tenant_id, x.stream_id ORDER BY x.version DESC) AS rank
+                  FROM events.snapshots AS x) AS ranked
+         WHERE ranked.rank > p_keep
+           AND s.tenant_id = ranked.tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+    ELSE
+        DELETE FROM events.snapshots AS s
+         USING (SELECT x.stream_id, x.version,
+                       row_number() OVER (PARTITION BY x.stream_id ORDER BY x.version DESC) AS rank
+                  FROM events.snapshots AS x
+                 WHERE x.tenant_id = p_only_tenant_id) AS ranked
+         WHERE ranked.rank > p_keep
+           AND s.tenant_id = p_only_tenant_id AND s.stream_id = ranked.stream_id AND s.version = ranked.version;
+    END IF;
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;
-COMMENT ON FUNCTION events.cleanup_old_snapshots(integer) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
+COMMENT ON FUNCTION events.cleanup_old_snapshots(integer, uuid) IS 'Weekly maintenance: deletes all but the latest p_keep (default 3) snapshots of every stream (of tenant p_only_tenant_id only, when given: reads that tenant''s snapshots only) and returns how many. Never changes a rehydrated state. Security invoker: needs DELETE on events.snapshots.';
 
+-- From the index, not from the events: a stream is listed by its first event (event_store_stream_first_idx) and
+-- described by its head (the stream key, read backwards once). Versions are gapless from 1 (the version trigger
+-- and the unique key), so the head's version is also the number of events, and the head, inserted after every
+-- other event of its stream, has the stream's last global position. A tenant's summary costs its number of
+-- streams, not of events.
 CREATE OR REPLACE VIEW events.stream_summary
 WITH (security_invoker = true) AS
-SELECT e.tenant_id,
-       e.stream_id,
-       min(e.stream_type)                 AS stream_type,
-       max(e.version)                     AS current_version,
-       count(*)                           AS event_count,
-       min(e.occurred_at)                 AS first_occurred_at,
-       max(e.occurred_at)                 AS last_occurred_at,
-       max(e.global_position)             AS last_global_position,
+SELECT f.tenant_id,
+       f.stream_id,
+       f.stream_type,
+       h.version                          AS current_version,
+       h.version                          AS event_count,
+       f.occurred_at                      AS first_occurred_at,
+       h.occurred_at                      AS last_occurred_at,
+       h.global_position                  AS last_global_position,
        (SELECT max(s.version)
           FROM events.snapshots AS s
-         WHERE s.tenant_id = e.tenant_id
-           AND s.stream_id = e.stream_id) AS latest_snapshot_version
-FROM events.event_store AS e
-GROUP BY e.tenant_id, e.stream_id;
+         WHERE s.tenant_id = f.tenant_id
+           AND s.stream_id = f.stream_id) AS latest_snapshot_version
+FROM events.event_store AS f
+CROSS JOIN LATERAL (
+    SELECT e.version,
+           e.occurred_at,
+           e.global_position
+      FROM events.event_store AS e
+     WHERE e.tenant_id = f.tenant_id
+       AND e.stream_id = f.stream_id
+     ORDER BY e.version DESC
+     LIMIT 1
+) AS h
+WHERE f.version = 1;
 COMMENT ON VIEW events.stream_summary IS 'One row per stream: type, current version, event count, time span, last global position, latest snapshot. Security invoker.';
 COMMENT ON COLUMN events.stream_summary.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN events.stream_summary.stream_id IS 'Stream identifier.';
 COMMENT ON COLUMN events.stream_summary.stream_type IS 'Aggregate type of the stream.';
 COMMENT ON COLUMN events.stream_summary.current_version IS 'Latest version (= number of events).';
 COMMENT ON COLUMN events.stream_summary.event_count IS 'Number of events.';
-COMMENT ON COLUMN events.stream_summary.first_occurred_at IS 'occurred_at of the earliest event.';
-COMMENT ON COLUMN events.stream_summary.last_occurred_at IS 'occurred_at of the latest event.';
+COMMENT ON COLUMN events.stream_summary.first_occurred_at IS 'occurred_at of the stream''s first event (version 1).';
+COMMENT ON COLUMN events.stream_summary.last_occurred_at IS 'occurred_at of the stream''s latest event (its head).';
 COMMENT ON COLUMN events.stream_summary.last_global_position IS 'Global position of the stream''s last event.';
 COMMENT ON COLUMN events.stream_summary.latest_snapshot_version IS 'Version of the latest snapshot, or NULL.';
 

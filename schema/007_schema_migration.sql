@@ -173,13 +173,33 @@ CREATE INDEX IF NOT EXISTS raw_signals_batch_id_idx ON migration.raw_signals (ba
 CREATE INDEX IF NOT EXISTS campaigns_batch_id_idx ON migration.campaigns (batch_id);
 CREATE INDEX IF NOT EXISTS audit_logs_batch_id_idx ON migration.audit_logs (batch_id);
 
-CREATE OR REPLACE FUNCTION migration.validate_migrated_data()
+-- One tenant's report reads that tenant's batches and rows only (its batches by tenant, their rows by batch, its
+-- rows by tenant), whatever the other tenants hold.
+CREATE INDEX IF NOT EXISTS batch_control_tenant_id_idx ON migration.batch_control (tenant_id);
+CREATE INDEX IF NOT EXISTS raw_signals_tenant_id_batch_id_idx ON migration.raw_signals (tenant_id, batch_id);
+CREATE INDEX IF NOT EXISTS campaigns_tenant_id_batch_id_idx ON migration.campaigns (tenant_id, batch_id);
+CREATE INDEX IF NOT EXISTS audit_logs_tenant_id_batch_id_idx ON migration.audit_logs (tenant_id, batch_id);
+COMMENT ON INDEX migration.batch_control_tenant_id_idx IS 'A tenant''s batches (migration.validate_migrated_data of one tenant).';
+COMMENT ON INDEX migration.raw_signals_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
+COMMENT ON INDEX migration.campaigns_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
+COMMENT ON INDEX migration.audit_logs_tenant_id_batch_id_idx IS 'A tenant''s rows and their batches (migration.validate_migrated_data of one tenant).';
+
+-- 1.0.0 had no argument (upgrade 0051 drops that signature); its calls resolve to this one (p_only_tenant_id
+-- defaults to NULL: every tenant).
+-- PL/pgSQL with custom plans (plan_cache_mode): each call is planned for its p_only_tenant_id, so "p_only_tenant_id IS NULL
+-- OR tenant_id = p_only_tenant_id" folds to the whole table or to an index lookup of the tenant.
+CREATE OR REPLACE FUNCTION migration.validate_migrated_data(p_only_tenant_id uuid DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, observed bigint, details text)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH loaded AS (
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    -- MATERIALIZED: each batch's rows are counted once (inlined, the count ran once per comparison).
+    WITH loaded AS MATERIALIZED (
         SELECT b.id, b.firebase_id, b.collection, b.status, b.expected_count, b.processed_count, b.started_at,
                CASE b.collection
                    WHEN 'raw_signals' THEN (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id)
@@ -187,44 +207,61 @@ AS $$
                    ELSE (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id)
                END AS actual
           FROM migration.batch_control AS b
+         WHERE p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id
     ),
     mismatched AS (
-        SELECT * FROM loaded
-         WHERE status = 'COMPLETED' AND (actual <> processed_count OR (expected_count IS NOT NULL AND actual <> expected_count))
+        SELECT * FROM loaded AS l
+         WHERE l.status = 'COMPLETED'
+           AND (l.actual <> l.processed_count OR (l.expected_count IS NOT NULL AND l.actual <> l.expected_count))
     ),
+    -- A tenant's misfiled rows: its own rows in a batch of another collection or tenant, and other tenants'
+    -- rows in its batches, counted batch by batch (by batch_id); the second sum is 0 for the whole report,
+    -- where the first covers every row.
     misfiled AS (
-        SELECT count(*) AS n FROM (
+        SELECT (SELECT count(*) FROM (
             SELECT r.batch_id FROM migration.raw_signals AS r JOIN migration.batch_control AS b ON b.id = r.batch_id
-             WHERE b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id
+             WHERE (b.collection <> 'raw_signals' OR b.tenant_id <> r.tenant_id)
+               AND (p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT c.batch_id FROM migration.campaigns AS c JOIN migration.batch_control AS b ON b.id = c.batch_id
-             WHERE b.collection <> 'campaigns' OR b.tenant_id <> c.tenant_id
+             WHERE (b.collection <> 'campaigns' OR b.tenant_id <> c.tenant_id)
+               AND (p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id)
             UNION ALL
             SELECT a.batch_id FROM migration.audit_logs AS a JOIN migration.batch_control AS b ON b.id = a.batch_id
-             WHERE b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id
-        ) AS x
+             WHERE (b.collection <> 'audit_logs' OR b.tenant_id <> a.tenant_id)
+               AND (p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id)
+        ) AS x)
+        + (SELECT coalesce(sum(
+                   (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id AND r.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id AND c.tenant_id <> b.tenant_id)
+                 + (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id AND a.tenant_id <> b.tenant_id)), 0)
+             FROM migration.batch_control AS b
+            WHERE p_only_tenant_id IS NOT NULL AND b.tenant_id = p_only_tenant_id)::bigint AS n
     )
     SELECT 'completed_batches_counts_match',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'FAIL' END,
            count(*),
            CASE WHEN count(*) = 0 THEN 'every COMPLETED batch loaded the rows it reports'
-                ELSE 'COMPLETED batches whose rows differ from processed/expected count: ' || string_agg(firebase_id, ', ' ORDER BY firebase_id) END
-      FROM mismatched
+                ELSE 'COMPLETED batches whose rows differ from processed/expected count: ' || string_agg(m.firebase_id, ', ' ORDER BY m.firebase_id) END
+      FROM mismatched AS m
     UNION ALL
     SELECT 'rows_match_their_batch',
-           CASE WHEN n = 0 THEN 'OK' ELSE 'FAIL' END, n,
+           CASE WHEN f.n = 0 THEN 'OK' ELSE 'FAIL' END, f.n,
            'rows whose batch is of another collection or tenant'
-      FROM misfiled
+      FROM misfiled AS f
     UNION ALL
     SELECT 'failed_batches',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches in status FAILED (re-run them: firebase_id keeps the load idempotent)'
-      FROM migration.batch_control AS b WHERE b.status = 'FAILED'
+      FROM migration.batch_control AS b
+     WHERE b.status = 'FAILED' AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'stalled_batches',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
            'batches RUNNING for more than 1 hour'
-      FROM migration.batch_control AS b WHERE b.status = 'RUNNING' AND b.started_at < now() - interval '1 hour'
+      FROM migration.batch_control AS b
+     WHERE b.status = 'RUNNING' AND b.started_at < now() - interval '1 hour'
+       AND (p_only_tenant_id IS NULL OR b.tenant_id = p_only_tenant_id)
     UNION ALL
     SELECT 'rows_of_inactive_tenants',
            CASE WHEN count(*) = 0 THEN 'OK' ELSE 'WARN' END, count(*),
@@ -233,15 +270,19 @@ AS $$
             UNION ALL SELECT c.tenant_id FROM migration.campaigns AS c
             UNION ALL SELECT a.tenant_id FROM migration.audit_logs AS a) AS m
       JOIN iam.tenants AS t ON t.id = m.tenant_id
-     WHERE t.status <> 'ACTIVE'
+     WHERE t.status <> 'ACTIVE' AND (p_only_tenant_id IS NULL OR m.tenant_id = p_only_tenant_id)
     UNION ALL
-    SELECT 'raw_signals_rows', 'OK', count(*), 'rows in migration.raw_signals' FROM migration.raw_signals
+    SELECT 'raw_signals_rows', 'OK', count(*), 'rows in migration.raw_signals'
+      FROM migration.raw_signals AS r WHERE p_only_tenant_id IS NULL OR r.tenant_id = p_only_tenant_id
     UNION ALL
-    SELECT 'campaigns_rows', 'OK', count(*), 'rows in migration.campaigns' FROM migration.campaigns
+    SELECT 'campaigns_rows', 'OK', count(*), 'rows in migration.campaigns'
+      FROM migration.campaigns AS c WHERE p_only_tenant_id IS NULL OR c.tenant_id = p_only_tenant_id
     UNION ALL
-    SELECT 'audit_logs_rows', 'OK', count(*), 'rows in migration.audit_logs' FROM migration.audit_logs
+    SELECT 'audit_logs_rows', 'OK', count(*), 'rows in migration.audit_logs'
+      FROM migration.audit_logs AS a WHERE p_only_tenant_id IS NULL OR a.tenant_id = p_only_tenant_id;
+END
 $$;
-COMMENT ON FUNCTION migration.validate_migrated_data() IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. Security invoker.';
+COMMENT ON FUNCTION migration.validate_migrated_data(uuid) IS 'Backfill report, one row per check: check_name, status (OK | WARN | FAIL), observed count, details. Checks: COMPLETED batches'' counts match their rows, rows match their batch''s collection and tenant, FAILED and stalled batches, rows of inactive tenants, row counts. With p_only_tenant_id: that tenant''s batches and rows only (and other tenants'' rows filed in its batches), read by index — a report per tenant costs that tenant''s rows. Security invoker.';
 
 ALTER TABLE migration.batch_control ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON migration.batch_control;

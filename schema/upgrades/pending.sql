@@ -60,3 +60,27 @@ INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
 VALUES ('0022_issue17_validate_value_checks.sql', '1.1.0', 'cf6e6b4610b36f0a5d72c0dbae4e5c51e47accb8268776fac8e4b35fd57a15f4', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0050_operator_read_indexes.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0050_operator_read_indexes.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0050_operator_read_indexes.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0050_operator_read_indexes.sql', '1.1.0', '7554897b7fcf51f9ea3ffe2478e922e9d8360f4f0c72b6e7f1047b996b2d1c70', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0051_server_side_costs.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0051_server_side_costs.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0051_server_side_costs.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0051_server_side_costs.sql', '1.1.0', '13d8321205dc3ae11980dafa088b0e6f742e18a694eca5466b902405412bd4a9', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif

@@ -198,7 +198,7 @@ def _load_tenants(conn: psycopg.Connection, shape: DatasetShape, rng: random.Ran
 
 
 @contextlib.contextmanager
-def _row_triggers_off(conn: psycopg.Connection, *tables: str) -> Iterator[None]:
+def row_triggers_off(conn: psycopg.Connection, *tables: str) -> Iterator[None]:
     """Inside the caller's transaction: the tables' user triggers off for a bulk load, then back exactly as
     they were (ALWAYS / ORIGIN / REPLICA). The caller checks the loaded rows by the triggers' rules before
     COMMIT."""
@@ -228,7 +228,7 @@ def _load_events(conn: psycopg.Connection, streams: list[_Stream], rng: random.R
     it enforces — versions 1..n without gaps, one stream_type per stream — is checked on the whole table
     instead."""
     count = 0
-    with conn.transaction(), _row_triggers_off(conn, "events.event_store"):
+    with conn.transaction(), row_triggers_off(conn, "events.event_store"):
         with conn.cursor().copy("COPY events.event_store (tenant_id, stream_id, stream_type, version,"
                                 " event_type, payload, metadata, occurred_at) FROM STDIN") as copy:
             for row in _event_rows(streams, rng, tenant_ids, anchor):
@@ -278,7 +278,7 @@ def _load_ledger(conn: psycopg.Connection, shape: DatasetShape, rng: random.Rand
         headers.append((tx_id, tenant, currency, f"posting {n}", posted))
         legs.extend((tenant, tx_id, account, f"{cents // 100}.{cents % 100:02d}", direction, currency, posted)
                     for account, cents, direction in _legs(rng))
-    with conn.transaction(), _row_triggers_off(conn, "finanzas.transactions", "finanzas.ledger_entries"), \
+    with conn.transaction(), row_triggers_off(conn, "finanzas.transactions", "finanzas.ledger_entries"), \
             conn.cursor() as cur:
         with cur.copy("COPY finanzas.transactions (id, tenant_id, currency, description, posted_at)"
                       " FROM STDIN") as c:

@@ -46,6 +46,7 @@ class PathFigure:
     notes: dict[str, Any]
     paired_ratio: float | None = None  # baseline's median round time / this path's, over the same rounds
     paired_per_op: float | None = None  # the paired baseline's median time per operation
+    normaliser_per_op: float | None = None  # a reference read measured beside it (growth suite), per operation
 
 
 @dataclass
@@ -74,7 +75,8 @@ class RatioRow:
         return max(self.runs) / min(self.runs) - 1 if len(self.runs) > 1 and min(self.runs) > 0 else 0.0
 
 
-_LABEL_KEYS = {"path", "baseline", "target", "also", "ops_per_round", "clients", "paired_baseline_rounds"}
+_LABEL_KEYS = {"path", "baseline", "target", "also", "ops_per_round", "clients", "paired_baseline_rounds",
+               "server_rounds", "normaliser_rounds"}
 
 
 def read_figures(results: dict[str, Any]) -> dict[str, PathFigure]:
@@ -87,7 +89,11 @@ def read_figures(results: dict[str, Any]) -> dict[str, PathFigure]:
         if "path" not in info:
             continue
         ops = int(info.get("ops_per_round", 1))
-        median = bench["stats"]["median"]
+        # pgbench-driven paths carry the server's own seconds per operation per round (server_rounds): the
+        # pytest-benchmark timing around them is the pgbench process, not the path.
+        server = info.get("server_rounds")
+        median = statistics.median(server) if server else bench["stats"]["median"]
+        normaliser = info.get("normaliser_rounds")
         paired = info.get("paired_baseline_rounds") or []
         # Both medians over the same interleaved rounds: a change of load hits both.
         paired_median = statistics.median(paired) if paired else None
@@ -96,18 +102,25 @@ def read_figures(results: dict[str, Any]) -> dict[str, PathFigure]:
             per_op=median / ops, baseline=info.get("baseline"), target=info.get("target"),
             also=list(info.get("also", [])), notes={k: v for k, v in info.items() if k not in _LABEL_KEYS},
             paired_ratio=paired_median / median if paired_median else None,
-            paired_per_op=paired_median / ops if paired_median else None)
+            paired_per_op=paired_median / ops if paired_median else None,
+            normaliser_per_op=statistics.median(normaliser) if normaliser else None)
     if not figures:
         raise ReportInputError("no benchmark carries extra_info['path']: nothing to report")
     return figures
 
 
 def _ratio(figures: dict[str, PathFigure], figure: PathFigure) -> float | None:
-    """Paired if it was, else against the baseline's own benchmark in the same run."""
+    """Paired if it was, else against the baseline's own benchmark in the same run; when both were measured
+    beside a reference read (the growth suite: the same read at two sizes, minutes apart), each time is first
+    divided by its reference's, so a change of the machine's load between the two cancels out."""
     if figure.paired_ratio is not None:
         return figure.paired_ratio
     base = figures.get(figure.baseline or "")
-    return base.per_op / figure.per_op if base else None
+    if base is None:
+        return None
+    if base.normaliser_per_op and figure.normaliser_per_op:
+        return (base.per_op / base.normaliser_per_op) / (figure.per_op / figure.normaliser_per_op)
+    return base.per_op / figure.per_op
 
 
 def ratio_rows(runs: list[dict[str, PathFigure]], stored: dict[str, float], tolerances: dict[str, float],
@@ -156,9 +169,11 @@ def run_line(run: dict[str, Any]) -> str:
     version = run.get("server_version_num")
     server = f"PostgreSQL {version // 10000}.{version % 10000}" if isinstance(version, int) \
         else "PostgreSQL ?"
-    dataset = run.get("dataset", {})
+    dataset = run.get("dataset")
+    if not dataset:  # a run of the growth suite alone: its data is described per size
+        return f"{server} ({run.get('backend', '?')} backend); medians"
     return (f"{server} ({run.get('backend', '?')} backend), {run.get('clients', '?')} clients on the write "
-            f"paths, {dataset.get('events', '?'):,} events in {dataset.get('streams', '?'):,} streams of "
+            f"paths, {dataset.get('events', 0):,} events in {dataset.get('streams', 0):,} streams of "
             f"{dataset.get('tenants', '?')} tenants; medians")
 
 
@@ -248,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"without their own (default: the baseline file's, else {DEFAULT_TOLERANCE})")
     parser.add_argument("--markdown", type=Path, help="write the summary table here (it is printed too)")
     parser.add_argument("--svg", type=Path, help="write the ratio chart here")
+    parser.add_argument("--growth-svg", type=Path,
+                        help="write the growth suite's log-log chart (time per call against rows) here")
     parser.add_argument("--write-baseline", type=Path, help="store these runs' ratios as the baseline here")
     parser.add_argument("--enforce-targets", action="store_true",
                         help="fail when a ratio is below its target too")
@@ -269,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.svg:
         from leadboost_schema.bench.chart import ratio_chart
         args.svg.write_text(ratio_chart(rows, run_line(run)))
+    if args.growth_svg:
+        from leadboost_schema.bench.chart import growth_chart
+        args.growth_svg.write_text(growth_chart(runs[0], run_line(run)))
     if args.write_baseline:
         args.write_baseline.write_text(json.dumps(baseline_document(rows, run, tolerance), indent=2) + "\n")
     failed = failures(rows, args.enforce_targets)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STREAM_KEY = "event_store_stream_version_key"
+STREAM_FIRST = "event_store_stream_first_idx"
 SNAPSHOT_KEY = "snapshots_pkey"
 
 # Tables that grow with traffic: never read by a sequential scan on a hot path.
 LARGE_TABLES = frozenset({"events.event_store", "events.snapshots", "finanzas.transactions",
-                          "finanzas.ledger_entries", "stock.inventory_items", "sys.request_keys"})
+                          "finanzas.ledger_entries", "stock.inventory_items", "sys.request_keys",
+                          "sys.sagas", "sys.saga_steps", "migration.raw_signals"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class HotQuery:
 
 EVENT_COLUMNS = "global_position, event_id, stream_id, version, event_type, payload, metadata, occurred_at"
 _STREAM = {"events.event_store": (STREAM_KEY,)}
+_SUMMARY = {"events.event_store": (STREAM_FIRST, STREAM_KEY), "events.snapshots": (SNAPSHOT_KEY,)}
 
 READS: dict[str, HotQuery] = {
     # One stream in version order, whole.
@@ -70,13 +73,13 @@ READS: dict[str, HotQuery] = {
     "event_by_position": HotQuery(
         f"SELECT {EVENT_COLUMNS} FROM events.event_store WHERE global_position = %(position)s",
         {"events.event_store": ("event_store_pkey",)}, reads_at_most=1),
+    # One stream's summary: its first event, its head, its latest snapshot — three rows whatever its length.
     "stream_summary": HotQuery(
         "SELECT * FROM events.stream_summary WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s",
-        {**_STREAM, "events.snapshots": (SNAPSHOT_KEY,)}),
-    # Every stream of one tenant (a dashboard's list).
+        _SUMMARY, reads_at_most=3),
+    # Every stream of one tenant (a dashboard's list): three rows per stream, none per event.
     "tenant_stream_summary": HotQuery(
-        "SELECT * FROM events.stream_summary WHERE tenant_id = %(tenant)s",
-        {**_STREAM, "events.snapshots": (SNAPSHOT_KEY,)}),
+        "SELECT * FROM events.stream_summary WHERE tenant_id = %(tenant)s", _SUMMARY),
     "account_balances": HotQuery(
         "SELECT * FROM finanzas.account_balances WHERE tenant_id = %(tenant)s",
         {"finanzas.account_balance_shards": ("account_balance_shards_pkey",)}),
@@ -113,4 +116,26 @@ CALLS: dict[str, HotQuery] = {
     "complete_request_key": HotQuery(
         "SELECT sys.complete_request_key(%(tenant)s, %(key)s, %(lock_token)s, %(response)s)",
         {"sys.request_keys": ("request_keys_pkey",)}, reads_at_most=2),
+}
+
+# An operator's reads of ONE tenant (leadboost_schema.bench.growth's probe tenant: 150 active and 50 finished
+# sagas of 1–2 steps, 100 streams of 10 events with a snapshot at every version, 10 batches of 100 signals)
+# among other tenants' rows: each reads what that tenant holds, by index, never the other tenants' rows — the
+# bounds are a small multiple of the tenant's rows (a bitmap read counts twice: index and heap) and below the
+# tables' sizes.
+OPERATOR_READS: dict[str, HotQuery] = {
+    "tenant_active_sagas": HotQuery(
+        "SELECT * FROM sys.active_sagas WHERE tenant_id = %(tenant)s",
+        {"sys.sagas": ("sagas_tenant_active_idx",),
+         "sys.saga_steps": ("saga_steps_pkey", "saga_steps_saga_id_step_name_key")}, reads_at_most=500),
+    "tenant_stream_summary": HotQuery(
+        "SELECT * FROM events.stream_summary WHERE tenant_id = %(tenant)s", _SUMMARY, reads_at_most=300),
+    "validate_migrated_data": HotQuery(
+        "SELECT * FROM migration.validate_migrated_data(%(tenant)s)",
+        {"migration.raw_signals": ("raw_signals_tenant_id_batch_id_idx", "raw_signals_batch_id_idx")},
+        role="owner", reads_at_most=10_000),
+    # Rolled back by the test: it deletes.
+    "cleanup_old_snapshots": HotQuery(
+        "SELECT events.cleanup_old_snapshots(3, %(tenant)s)", {"events.snapshots": (SNAPSHOT_KEY,)},
+        role="owner", reads_at_most=2_500),
 }
