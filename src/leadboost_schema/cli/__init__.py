@@ -12,7 +12,7 @@ from leadboost_schema.paths import schema_dir
 
 EPILOG = """exit status: 0 ok; 1 the database differs from the contract or a check/query failed; 2 bad usage;
 3 cannot connect (server down, missing database, authentication); 4 permission denied; 5 a script or query
-failed; 6 no local server could be started; 7 rollback not confirmed.
+failed; 6 no local server could be started; 7 rollback/restore not confirmed; 8 backfill quarantined documents.
 Without --dsn, commands act on leadboost_ai of the local server `up` started."""
 
 
@@ -33,7 +33,7 @@ def _database_command(commands: argparse._SubParsersAction, name: str, run: obje
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leadboost_schema.cli import reports, scripts, server, verify
+    from leadboost_schema.cli import backfill, backup, reports, scripts, server, verify
 
     parser = argparse.ArgumentParser(
         prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -70,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
                       "run the weekly maintenance: expired keys, old snapshots, failed sagas, migration validation")
     _database_command(commands, "diag", reports.cmd_diag,
                       "show active sagas, active policies, stream summary and balances")
+    for name, run, text in (("backup", backup.cmd_backup, "pg_dump -Fc of the database into FILE"),
+                            ("restore", backup.cmd_restore, "pg_restore -c of a backup FILE into the database: "
+                                                            "drops and re-creates its objects (asks first unless "
+                                                            "--yes)")):
+        command = _database_command(commands, name, run, text)
+        command.add_argument("file", metavar="FILE", help="the backup file (custom format)")
+        command.add_argument("--bindir", type=Path, help="folder of pg_dump/pg_restore (default: local or embedded "
+                                                         "binaries fit for the server)")
+        if name == "restore":
+            command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    backfill.add_arguments(_database_command(
+        commands, "backfill", backfill.cmd_backfill, "load Firestore documents (export file or live Firestore) into "
+        "migration.* (phase B): idempotent by firebase_id, resumable, off peak; exit 8 if documents were "
+        "quarantined"))
     return parser
 
 

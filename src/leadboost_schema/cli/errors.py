@@ -13,7 +13,8 @@ UNREACHABLE = 3  # cannot connect: server down, unknown host, missing database, 
 PERMISSION = 4  # the role lacks a privilege the command needs
 SQL_FAILED = 5  # a schema script or query failed in the server
 NO_SERVER = 6  # `up` could not start a local server
-NOT_CONFIRMED = 7  # rollback without --yes and no "yes" typed
+NOT_CONFIRMED = 7  # rollback or restore without --yes and no "yes" typed
+QUARANTINED = 8  # backfill finished, but documents went to the quarantine (the file lists them and why)
 
 APP_GRANTS = ("GRANT USAGE ON SCHEMA iam, finanzas, stock, gobernanza, sys, events TO leadboost_app; "
               "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA iam, finanzas, stock, gobernanza, sys, events "

@@ -56,19 +56,19 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return _run(args, SEED_DATA, "seed data inserted")
 
 
-def confirm(question: str, yes: bool) -> None:
+def confirm(question: str, yes: bool, action: str = "roll back", name: str = "rollback") -> None:
     """Ask on the terminal; without one (a script, a pipe) refuse unless ``--yes`` was given."""
     if yes:
         return
     if not sys.stdin or not sys.stdin.isatty():
-        raise CliError("refusing to roll back without confirmation: stdin is not a terminal; pass --yes to confirm",
+        raise CliError(f"refusing to {action} without confirmation: stdin is not a terminal; pass --yes to confirm",
                        NOT_CONFIRMED)
     try:
         answer = input(f"{question}\nType yes to continue: ")
     except EOFError:
         answer = ""
     if answer.strip().lower() != "yes":
-        raise CliError("rollback cancelled: nothing was changed", NOT_CONFIRMED)
+        raise CliError(f"{name} cancelled: nothing was changed", NOT_CONFIRMED)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

@@ -1,0 +1,183 @@
+"""Writing one chunk of mapped documents: COPY into a temp table, then INSERT … ON CONFLICT (firebase_id) DO NOTHING
+into the target (in source order: of two documents with one firebase_id the first wins), its
+``migration.batch_control`` rows and the run's checkpoint, all in one short transaction.
+
+A chunk's documents are split by (table, tenant) into batches, because a batch row names one collection and one
+tenant (``validate_migrated_data`` checks that its rows match). Batch ``firebase_id`` = ``<run>.<chunk>.<table>.
+<tenant>``; every batch row of a chunk carries the chunk's checkpoint in ``resume_cursor``, so the newest batch of
+a run says where to resume. Row locks are held only from the INSERT to the commit of one chunk.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from leadboost_schema.backfill.documents import Checkpoint
+from leadboost_schema.backfill.mapping import MappedRow, TableMapping, copy_text
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+CHUNK_DIGITS = 7
+# Errors that say one row is bad (the chunk is then replayed row by row to find it) rather than the connection.
+ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.ProgramLimitExceeded)
+# A lock wait over lock_timeout or a deadlock with the dual-writing backend: the chunk is rolled back whole and
+# tried again (it is idempotent), a few times, backing off.
+RETRYABLE = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected,
+             psycopg.errors.SerializationFailure)
+RETRIES = 5
+STAGE_TYPES = {"text": "text", "timestamptz": "timestamptz", "numeric": "numeric", "jsonb": "jsonb"}
+
+
+@dataclass
+class ChunkOutcome:
+    """What one committed chunk did: rows inserted per table, staged rows already present (same tenant), and the
+    documents refused by the database (position, table, reason)."""
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    already_present: int = 0
+    refused: list[tuple[int, str, str]] = field(default_factory=list)
+    batches: list[str] = field(default_factory=list)
+
+
+def stage_name(table: str) -> sql.Identifier:
+    return sql.Identifier(f"backfill_stage_{table}")
+
+
+def create_stage_tables(conn: psycopg.Connection, tables: dict[str, TableMapping]) -> None:
+    """One temp table per target (emptied at each commit): the chunk's rows land there by COPY first."""
+    for table, mapping in tables.items():
+        columns = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(STAGE_TYPES[c.kind]))
+                                     for c in mapping.columns)
+        conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (batch text NOT NULL, tenant_id uuid NOT NULL, "
+                             "firebase_id text NOT NULL, position bigint NOT NULL, {}) ON COMMIT DELETE ROWS"
+                             ).format(stage_name(table), columns))
+
+
+def batch_key(run_id: str, chunk: int, table: str, tenant: str) -> str:
+    return f"{run_id}.{chunk:0{CHUNK_DIGITS}d}.{table}.{tenant}"
+
+
+def last_checkpoint(conn: psycopg.Connection, run_id: str) -> tuple[int, Checkpoint] | None:
+    """(chunk number, checkpoint) of the run's newest committed chunk, or None when it has none."""
+    row = conn.execute("SELECT firebase_id, resume_cursor FROM migration.batch_control"
+                       " WHERE starts_with(firebase_id, %s) AND resume_cursor IS NOT NULL"
+                       " ORDER BY firebase_id DESC LIMIT 1", (run_id + ".",)).fetchone()
+    if row is None:
+        return None
+    return int(row[0][len(run_id) + 1:].split(".")[0]), Checkpoint.parse(row[1])
+
+
+class ChunkWriter:
+    """Writes chunks of one run over one connection (autocommit; each chunk is its own transaction)."""
+
+    def __init__(self, conn: psycopg.Connection, run_id: str, tables: dict[str, TableMapping],
+                 on_step: Callable[[str, int], None] | None = None) -> None:
+        if not RUN_ID.fullmatch(run_id):
+            raise ValueError(f"run id {run_id!r}: 1-100 letters, digits, _ or -, starting with a letter or digit")
+        self.conn, self.run_id, self.tables = conn, run_id, tables
+        self.on_step = on_step or (lambda step, chunk: None)
+        create_stage_tables(conn, tables)
+
+    def write(self, chunk: int, rows: list[tuple[int, MappedRow]], checkpoint: Checkpoint,
+              before_commit: Callable[[ChunkOutcome], None] | None = None) -> ChunkOutcome:
+        """Commit ``rows`` (position, row) with ``checkpoint``; a chunk with a row the database refuses is written
+        again row by row, each in a savepoint, and the refused rows come back in ``refused``.
+        ``before_commit(outcome)`` runs inside the transaction just before COMMIT (the quarantine's fsync)."""
+        self._before_commit = before_commit or (lambda outcome: None)
+        for attempt in range(RETRIES):
+            try:
+                try:
+                    return self._write(chunk, rows, checkpoint, one_by_one=False)
+                except ROW_ERRORS:
+                    return self._write(chunk, rows, checkpoint, one_by_one=True)
+            except RETRYABLE:
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _write(self, chunk: int, rows: list[tuple[int, MappedRow]], checkpoint: Checkpoint,
+               one_by_one: bool) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        by_table: dict[str, list[tuple[int, MappedRow]]] = defaultdict(list)
+        for position, row in rows:
+            by_table[row.table].append((position, row))
+        cursor_text = checkpoint.text()
+        with self.conn.transaction():
+            for table, table_rows in by_table.items():
+                outcome.inserted[table] = 0
+                groups = [[r] for r in table_rows] if one_by_one else [table_rows]
+                for group in groups:
+                    if not one_by_one:
+                        self._load(chunk, table, group, cursor_text, outcome)
+                        continue
+                    try:
+                        with self.conn.transaction():
+                            self._load(chunk, table, group, cursor_text, outcome)
+                    except ROW_ERRORS as error:
+                        diag = error.diag
+                        outcome.refused.append((group[0][0], table, f"refused by PostgreSQL [{diag.sqlstate}] "
+                                                f"{diag.message_primary or error}"))
+                    self.conn.execute(sql.SQL("DELETE FROM {}").format(stage_name(table)))
+            self.on_step("loaded", chunk)
+            if outcome.batches:
+                self.conn.execute("UPDATE migration.batch_control AS b SET status = 'COMPLETED',"
+                                  " finished_at = clock_timestamp(), processed_count = CASE b.collection"
+                                  " WHEN 'raw_signals' THEN (SELECT count(*) FROM migration.raw_signals"
+                                  " WHERE batch_id = b.id)"
+                                  " WHEN 'campaigns' THEN (SELECT count(*) FROM migration.campaigns"
+                                  " WHERE batch_id = b.id)"
+                                  " ELSE (SELECT count(*) FROM migration.audit_logs WHERE batch_id = b.id) END"
+                                  " WHERE b.firebase_id = ANY (%s) AND b.status = 'RUNNING'", (outcome.batches,))
+            self._before_commit(outcome)
+            self.on_step("before_commit", chunk)
+        self.on_step("committed", chunk)
+        return outcome
+
+    def _load(self, chunk: int, table: str, rows: list[tuple[int, MappedRow]], cursor_text: str,
+              outcome: ChunkOutcome) -> None:
+        mapping = self.tables[table]
+        stage = stage_name(table)
+        names = mapping.column_names
+        column_list = sql.SQL(", ").join(map(sql.Identifier, names))
+        lines = []
+        for position, row in rows:
+            batch = batch_key(self.run_id, chunk, table, row.tenant_id)
+            lines.append("\t".join((batch, row.tenant_id, copy_text(row.firebase_id), str(position),
+                                    *row.fields)))
+        with self.conn.cursor() as cur:
+            with cur.copy(sql.SQL("COPY {} (batch, tenant_id, firebase_id, position, {}) FROM STDIN").format(
+                    stage, column_list)) as copy:
+                copy.write(("\n".join(lines) + "\n").encode("utf-8"))
+            new = cur.execute(sql.SQL(
+                "INSERT INTO migration.batch_control (firebase_id, tenant_id, collection, status, started_at,"
+                " resume_cursor) SELECT DISTINCT batch, tenant_id, %s, 'RUNNING', now(), %s FROM {}"
+                " ON CONFLICT (firebase_id) DO NOTHING RETURNING firebase_id").format(stage),
+                (table, cursor_text)).fetchall()
+            outcome.batches.extend(b for (b,) in new)
+            cur.execute(sql.SQL(
+                "INSERT INTO {target} (tenant_id, firebase_id, batch_id, {columns})"
+                " SELECT s.tenant_id, s.firebase_id, b.id, {staged} FROM {stage} AS s"
+                " JOIN migration.batch_control AS b ON b.firebase_id = s.batch AND b.status = 'RUNNING'"
+                " ORDER BY s.position ON CONFLICT (firebase_id) DO NOTHING").format(
+                target=sql.Identifier("migration", table), columns=column_list, stage=stage,
+                staged=sql.SQL(", ").join(sql.Identifier("s", n) for n in names)))
+            inserted = cur.rowcount
+            taken = []
+            if inserted < len(rows):  # some firebase_ids were there already: whose are they?
+                cur.execute(sql.SQL("ANALYZE {}").format(stage))  # so the join probes the unique index
+                taken = cur.execute(sql.SQL(
+                    "SELECT s.position, t.tenant_id FROM {stage} AS s JOIN {target} AS t USING (firebase_id)"
+                    " WHERE t.tenant_id <> s.tenant_id").format(
+                    stage=stage, target=sql.Identifier("migration", table))).fetchall()
+        for position, owner in taken:
+            outcome.refused.append((position, table, f"firebase_id already loaded for another tenant ({owner}) "
+                                                     "in migration." + table))
+        outcome.inserted[table] += inserted
+        outcome.already_present += len(rows) - inserted - len(taken)
+

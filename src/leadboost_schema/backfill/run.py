@@ -1,0 +1,283 @@
+"""A backfill run: read the source, map each document, write chunks under ``migration.batch_control``, resume from
+the run's checkpoint, quarantine what cannot be loaded, keep off peak, and validate what was written.
+
+``backfill(dsn, source, options)`` is the library entry point (the CLI's ``backfill`` command calls it). Reading and
+mapping run in a thread, one chunk ahead of the writer, so Python's work overlaps the server's.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
+from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
+from leadboost_schema.backfill.mapping import MappedRow, Mapping, load_mapping
+from leadboost_schema.backfill.pacing import Pacer, Window
+from leadboost_schema.backfill.progress import Progress
+from leadboost_schema.backfill.quarantine import Quarantine, read_quarantine
+
+APPLICATION_NAME = "leadboost-backfill"
+EXIT_OK, EXIT_VALIDATION_FAILED, EXIT_QUARANTINED = 0, 1, 8
+
+
+@dataclass
+class Options:
+    run_id: str | None = None  # default: derived from the source (the same source resumes the same run)
+    batch_size: int = 2000  # documents per chunk = per transaction
+    quarantine: Path | None = None  # default: ./<run id>.quarantine.jsonl
+    mapping: Path | None = None  # default: the shipped mappings.toml
+    tenant: str | None = None  # one tenant for every document (overrides the mapping's tenant.from)
+    tenant_from: list[str] | None = None  # overrides the mapping's tenant.from
+    window: Window | None = None
+    rows_per_second: float | None = None
+    lock_timeout: str = "5s"
+    max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
+
+
+@dataclass
+class Summary:
+    run_id: str
+    resumed_at: int  # documents already done by earlier attempts of the run
+    read: int = 0
+    loaded: Counter = field(default_factory=Counter)
+    already_present: int = 0
+    quarantined: int = 0  # by this attempt
+    quarantined_in_run: int = 0  # lines of the run in the quarantine file (every attempt)
+    reasons: Counter = field(default_factory=Counter)
+    chunks: int = 0
+    transactions: int = 0
+    seconds: float = 0.0
+    paused_seconds: float = 0.0
+    quarantine_file: str = ""
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    run_batches_wrong: list[str] = field(default_factory=list)
+
+    @property
+    def validation_failed(self) -> bool:
+        return bool(self.run_batches_wrong) or any(row["status"] == "FAIL" for row in self.validation)
+
+    @property
+    def exit_status(self) -> int:
+        """0 everything loaded; 1 validation failed; 8 documents were quarantined (see the quarantine file)."""
+        if self.validation_failed:
+            return EXIT_VALIDATION_FAILED
+        return EXIT_QUARANTINED if self.quarantined_in_run else EXIT_OK
+
+
+@dataclass
+class Chunk:
+    rows: list[tuple[int, MappedRow]]
+    rejected: list[tuple[SourceDocument, str | None, str]]
+    documents: dict[int, SourceDocument]
+    checkpoint: Checkpoint
+    read: int
+    fraction: float | None
+
+
+def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: int) -> Iterator[Chunk]:
+    """The source's documents from ``resume`` on, mapped, ``size`` at a time."""
+    rows, rejected, documents = [], [], {}
+    last = None
+    for document in source.documents(resume):
+        last = document
+        mapped = mapping.map(document)
+        if isinstance(mapped, MappedRow):
+            rows.append((document.position, mapped))
+            documents[document.position] = document
+        else:
+            rejected.append((document, mapped.table, mapped.reason))
+        if len(rows) + len(rejected) >= size:
+            yield Chunk(rows, rejected, documents, Checkpoint(document.position + 1, document.after),
+                        len(rows) + len(rejected), source.fraction_done(document))
+            rows, rejected, documents = [], [], {}
+    if rows or rejected:
+        yield Chunk(rows, rejected, documents, Checkpoint(last.position + 1, last.after), len(rows) + len(rejected),
+                    source.fraction_done(last))
+
+
+class TransactionSizer:
+    """How many rows the next transaction takes, so that it lasts about ``target`` seconds: the dual-writing
+    backend inserting a firebase_id the backfill has just inserted waits for the backfill's COMMIT, so a
+    transaction's duration is the longest such wait. Starts small, follows the measured time per row (the
+    server's load changes it), stays between ``MIN_ROWS`` and the chunk size."""
+
+    MIN_ROWS = 5
+
+    def __init__(self, most: int, target: float) -> None:
+        self.most, self.target = most, target
+        self.rows = min(most, 200)
+
+    def observe(self, rows: int, seconds: float) -> None:
+        if rows < self.rows / 2 and seconds < self.target:
+            return  # a short tail of a chunk says little
+        fit = int(rows * 0.8 * self.target / max(seconds, 1e-6))
+        self.rows = max(min(self.MIN_ROWS, self.most), min(self.most, fit, self.rows * 2))
+
+
+def transactions(chunk: Chunk, sizer: TransactionSizer) -> Iterator[tuple[list[tuple[int, MappedRow]], Checkpoint]]:
+    """A chunk's good rows in transactions of ``sizer.rows``, each with the checkpoint just after its last row
+    (the chunk's own for the last one: the bad documents of the chunk are quarantined before the first)."""
+    at = 0
+    while at < len(chunk.rows):
+        rows = chunk.rows[at:at + sizer.rows]
+        at += len(rows)
+        if at >= len(chunk.rows):
+            yield rows, chunk.checkpoint
+        else:
+            last = rows[-1][0]
+            yield rows, Checkpoint(last + 1, chunk.documents[last].after)
+
+
+def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
+    """``items`` produced in a thread, ``depth`` ahead of the consumer (exceptions re-raised in the consumer)."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(done)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            handoff.put(error)
+
+    thread = threading.Thread(target=produce, name="backfill-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+class _TenantLookup:
+    """Whether a tenant exists: all of iam.tenants read once, a miss asked again (a tenant created meanwhile)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.conn = psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME)
+        self.known = {str(t) for (t,) in self.conn.execute("SELECT id FROM iam.tenants")}
+
+    def __call__(self, tenant: str) -> bool:
+        if tenant not in self.known and self.conn.execute(
+                "SELECT 1 FROM iam.tenants WHERE id = %s", (tenant,)).fetchone():
+            self.known.add(tenant)
+        return tenant in self.known
+
+
+def _document_for_quarantine(document: SourceDocument) -> Any:
+    return document.raw if document.data is None and document.raw is not None else document.data
+
+
+def backfill(dsn: str, source: Source, options: Options, progress: Progress | None = None,
+             on_step: Callable[[str, int], None] | None = None, pacer: Pacer | None = None) -> Summary:
+    """Load ``source`` into ``migration.*`` (see the module doc); ``on_step(step, chunk)`` is told each step of each
+    chunk (quarantined, loaded, before_commit, committed), which the kill/resume tests use."""
+    run_id = options.run_id or source.identity.replace(":", "-").replace(",", "-").replace("/", "-")[:100]
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"run id {run_id!r}: 1-100 letters, digits, _ or -")
+    step = on_step or (lambda name, chunk: None)
+    progress = progress or Progress()
+    pacer = pacer or Pacer(options.window, options.rows_per_second,
+                           on_pause=lambda s: progress.note(f"outside the window: pausing {s / 60:.0f} min"))
+    lookup = _TenantLookup(dsn)
+    with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (options.lock_timeout,))
+        mapping = load_mapping(options.mapping, lookup, options.tenant, options.tenant_from)
+        found = last_checkpoint(conn, run_id)
+        chunk_no, resume = found if found else (0, None)
+        summary = Summary(run_id, resume.done if resume else 0)
+        quarantine_path = options.quarantine or Path(f"{run_id}.quarantine.jsonl")
+        summary.quarantine_file = str(quarantine_path)
+        quarantine = Quarantine(quarantine_path, run_id, summary.resumed_at)
+        writer = ChunkWriter(conn, run_id, mapping.tables, step)
+        started = time.monotonic()
+        sizer = TransactionSizer(options.batch_size, options.max_transaction_ms / 1000)
+        pacer.wait_for_window()
+        written: set[int] = set()
+
+        def add(position: int, document: SourceDocument, table: str | None, reason: str) -> None:
+            if position not in written:
+                written.add(position)
+                quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
+                summary.reasons[reason.split(":")[0][:80]] += 1
+
+        try:
+            for chunk in read_ahead(chunks(source, mapping, resume, options.batch_size)):
+                chunk_no += 1
+                for document, table, reason in chunk.rejected:
+                    add(document.position, document, table, reason)
+                quarantine.sync()
+                step("quarantined", chunk_no)
+                outcome = ChunkOutcome()
+
+                def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
+                    for position, table, reason in result.refused:
+                        add(position, chunk.documents[position], table, reason)
+                    quarantine.sync()
+                for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
+                    chunk_no += number > 0
+                    started_part = time.monotonic()
+                    part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
+                    sizer.observe(len(rows), time.monotonic() - started_part)
+                    summary.transactions += 1
+                    outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
+                    outcome.already_present += part.already_present
+                summary.chunks += 1
+                summary.read += chunk.read
+                summary.loaded.update(outcome.inserted)
+                summary.already_present += outcome.already_present
+                summary.quarantined = len(written)
+                progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()),
+                                summary.quarantined, chunk.fraction)
+                pacer.done(sum(outcome.inserted.values()))
+        finally:
+            quarantine.close()
+            progress.finish()
+        summary.seconds = time.monotonic() - started
+        summary.paused_seconds = pacer.paused_seconds
+        summary.quarantined_in_run = sum(1 for e in read_quarantine(quarantine_path) if e.get("run") == run_id)
+        # Fresh statistics for the tables the run grew: validate_migrated_data()'s per-batch counts (and the
+        # application's plans) would otherwise be planned for the nearly empty tables the run started with.
+        conn.execute("ANALYZE migration.batch_control, migration.raw_signals, migration.campaigns,"
+                     " migration.audit_logs")
+        summary.validation = validate(conn)
+        summary.run_batches_wrong = wrong_batches(conn, run_id)
+    return summary
+
+
+def validate(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """``migration.validate_migrated_data()``, one dict per check."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute("SELECT * FROM migration.validate_migrated_data()").fetchall()
+
+
+def wrong_batches(conn: psycopg.Connection, run_id: str) -> list[str]:
+    """The run's batches that are not COMPLETED or whose processed_count differs from their rows."""
+    return [b for (b,) in conn.execute(
+        "SELECT b.firebase_id FROM migration.batch_control AS b WHERE starts_with(b.firebase_id, %s)"
+        " AND (b.status <> 'COMPLETED' OR b.processed_count <> CASE b.collection"
+        " WHEN 'raw_signals' THEN (SELECT count(*) FROM migration.raw_signals AS r WHERE r.batch_id = b.id)"
+        " WHEN 'campaigns' THEN (SELECT count(*) FROM migration.campaigns AS c WHERE c.batch_id = b.id)"
+        " ELSE (SELECT count(*) FROM migration.audit_logs AS a WHERE a.batch_id = b.id) END)"
+        " ORDER BY 1", (run_id + ".",))]
