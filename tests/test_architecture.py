@@ -17,8 +17,9 @@ ALLOWED = {
     "upgrades": {"server", "databases", "catalog"},
     "backfill": {"server", "databases", "catalog"},
     "gate": {"server", "databases", "catalog", "testing", "upgrades"},
+    "mutation": {"server", "databases", "catalog", "testing"},
     "pytest_plugin": {"server", "databases", "catalog", "testing", "upgrades"},
-    "cli": {"server", "databases", "catalog", "testing", "upgrades", "backfill", "gate", "bench"},
+    "cli": {"server", "databases", "catalog", "testing", "upgrades", "backfill", "gate", "bench", "mutation"},
 }
 
 

@@ -33,7 +33,7 @@ def _database_command(commands: argparse._SubParsersAction, name: str, run: obje
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leadboost_schema.cli import backfill, backup, reports, scripts, server, verify
+    from leadboost_schema.cli import backfill, backup, mutate, reports, scripts, server, verify
 
     parser = argparse.ArgumentParser(
         prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "backfill", backfill.cmd_backfill, "load Firestore documents (export file or live Firestore) into "
         "migration.* (phase B): idempotent by firebase_id, resumable, off peak; exit 8 if documents were "
         "quarantined"))
+    mutate.add_parser(commands)
     return parser
 
 

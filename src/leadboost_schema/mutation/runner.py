@@ -1,0 +1,169 @@
+"""Running mutants: each in a workspace of its own (the schema folder with the mutated file, and a copy of the
+package whose ``contract.json`` is regenerated from the mutant — what a developer does after editing, so the
+catalog-equals-contract tests do not kill every mutant), its template built on the one shared server, and the
+tests that exercise it run by pytest in a subprocess pointed at that server and workspace, ``-x``: the first
+failure kills it. Several mutants run at once (``jobs``); a run longer than ``timeout`` counts as killed."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from leadboost_schema.catalog.snapshot import write_contract
+from leadboost_schema.databases.clones import fresh_database
+from leadboost_schema.databases.sql_files import SchemaFileError
+from leadboost_schema.databases.templates import ensure_template
+from leadboost_schema.mutation.mutants import Mutant, apply_edits
+from leadboost_schema.mutation.test_map import TestMap
+from leadboost_schema.server import Server
+from leadboost_schema.server.our_databases import drop_database, schema_hash, template_names
+
+PACKAGE = Path(__file__).resolve().parents[1]
+# Tests of the tests are not run against mutants: a broken-variant test ("…_is_caught", properties/broken_variants)
+# edits the real function's text and fails when a mutant moved that text, which says nothing about behaviour.
+META_TESTS = "not _is_caught"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mutant: Mutant
+    status: str        # killed, timeout (counted as killed), survived, unviable (schema does not migrate), error
+    seconds: float
+    modules: tuple[str, ...]
+    detail: str = ""   # the failing test, the migration error, or pytest's last line
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    project: Path          # the checkout: its contracts/ and properties/ are run, its schema/ is mutated
+    server: Server
+    test_map: TestMap
+    timeout: float = 300.0
+    jobs: int = 2
+    hypothesis_seed: int = 0
+
+
+_live: set[subprocess.Popen] = set()
+_stopping = threading.Event()
+
+
+def run_all(config: RunConfig, mutants: list[Mutant], edits: dict[str, tuple[tuple[int, int, str], ...]],
+            progress=None) -> list[Outcome]:
+    def one(mutant: Mutant) -> Outcome:
+        outcome = run_one(config, mutant, edits[mutant.id])
+        if progress and not _stopping.is_set():
+            progress(outcome)
+        return outcome
+
+    pool = ThreadPoolExecutor(max_workers=config.jobs)
+    futures = [pool.submit(one, mutant) for mutant in mutants]
+    try:
+        return [future.result() for future in futures]
+    except KeyboardInterrupt:  # Ctrl-C: start nothing new, stop the pytest runs in flight (and their children)
+        _stopping.set()
+        for future in futures:
+            future.cancel()
+        for process in list(_live):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, int, str], ...]) -> Outcome:
+    started = time.monotonic()
+    if _stopping.is_set():
+        return Outcome(mutant, "error", 0.0, (), "interrupted")
+    modules = tuple(config.test_map.modules_for(mutant))
+    workspace = Path(tempfile.mkdtemp(prefix="lb_mutant_"))
+    schema = workspace / "schema"
+    try:
+        _lay_out(config.project, workspace, mutant, mutant_edits)
+        try:
+            template = ensure_template(config.server, schema)
+            with fresh_database(config.server, template) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+                write_contract(conn, workspace / "src" / "leadboost_schema" / "catalog" / "contract.json")
+        except (psycopg.Error, SchemaFileError) as error:  # the mutated schema does not even migrate
+            return Outcome(mutant, "unviable", time.monotonic() - started, modules, _first_line(error))
+        if not modules:
+            return Outcome(mutant, "survived", time.monotonic() - started, modules, "no test names its object")
+        status, detail = _pytest(config, workspace, modules)
+        return Outcome(mutant, status, time.monotonic() - started, modules, detail)
+    finally:
+        _drop_templates(config.server, schema)
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _lay_out(project: Path, workspace: Path, mutant: Mutant, edits: tuple[tuple[int, int, str], ...]) -> None:
+    source = project / "schema"
+    (workspace / "schema").mkdir()
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copy2(path, workspace / "schema" / path.name)
+    target = workspace / "schema" / mutant.file
+    target.write_text(apply_edits((source / mutant.file).read_text(encoding="utf-8"), edits), encoding="utf-8")
+    # A copy, not symlinks: paths.schema_dir() and CONTRACT_PATH resolve from the module's real location.
+    shutil.copytree(PACKAGE, workspace / "src" / "leadboost_schema",
+                    ignore=shutil.ignore_patterns("__pycache__", "schema"))
+    # Tests read files beside schema/ (docs/RFC-PHOENIX-01.es.md): the rest of the checkout, linked.
+    for entry in project.iterdir():
+        if entry.name not in ("schema", "src", ".git", ".mutation"):
+            (workspace / entry.name).symlink_to(entry)
+
+
+def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tuple[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(workspace / "src"), "LEADBOOST_BACKEND": "dsn",
+           "LEADBOOST_DSN": config.server.admin_dsn, "LEADBOOST_SCHEMA_DIR": str(workspace / "schema"),
+           "LEADBOOST_POOL_SIZE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "--no-header", "-rfE",
+               f"--hypothesis-seed={config.hypothesis_seed}", "-k", META_TESTS, *modules]
+    process = subprocess.Popen(command, cwd=config.project, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    _live.add(process)
+    try:
+        output, _ = process.communicate(timeout=config.timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: pytest and anything it started
+        process.communicate()
+        return "timeout", f"over {config.timeout:.0f} s"
+    finally:
+        _live.discard(process)
+    lines = [line for line in output.splitlines() if line.strip()]
+    if process.returncode == 0:
+        return "survived", lines[-1] if lines else ""
+    if process.returncode == 5:  # every selected test was a test of the tests (deselected): nothing ran
+        return "survived", "no test ran"
+    if process.returncode == 1:
+        failed = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), lines[-1] if lines else "")
+        return "killed", failed[:300]
+    return "error", f"pytest exit {process.returncode}: " + " | ".join(lines[-3:])[:300]
+
+
+def _drop_templates(server: Server, schema: Path) -> None:
+    if not schema.is_dir():
+        return
+    with psycopg.connect(server.admin_dsn, autocommit=True) as admin:
+        for name in template_names(schema_hash(schema)):
+            for building in (name, name + "_building"):
+                exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (building,)).fetchone()
+                if exists:
+                    admin.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(
+                        sql.Identifier(building)))
+                    drop_database(admin, building)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
