@@ -13,6 +13,7 @@ import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -337,3 +338,76 @@ def column_value(table: str, column: str, value: Any) -> Any:
     if sql_type(table, column) == "jsonb" and value is not None and not isinstance(value, str):
         return json.dumps(value)
     return value
+
+
+# --- the edges of every range: the last values a bounded CHECK accepts ----------------------------------------------
+# The bad rows above sit outside each range; these sit exactly on its edges and must be accepted, so a bound moved by
+# one (BETWEEN 1 AND … made BETWEEN 2 AND …, <= 500 made < 500) fails a test. Stated here, not read from the catalog:
+# a catalog that moved a bound would otherwise move its own test. Each entry: constraint → rows (base-row overrides)
+# that sit on an edge; the context columns make the rest of the row valid (e.g. an error needs a FAILED status).
+_BREAKER = {"policy_type": "CIRCUIT_BREAKER", "limit_value": None, "window_seconds": None, "failure_threshold": 5,
+            "cooldown_seconds": 60, "breaker_state": "CLOSED"}
+_FAILED_KEY = {"status": "FAILED", "completed_at": NOW}
+_COMPENSATING = {"state": "COMPENSATING", "failure_reason": "x"}
+NEW_SAGA = uuid.UUID("00000000-0000-4000-8000-0000000005a9")
+
+
+def _lengths(column: str, low: int, high: int, **context: Any) -> list[dict[str, Any]]:
+    return [{**context, column: "a" * low}, {**context, column: "a" * high}] if low else [
+        {**context, column: "a" * high}]
+
+
+def _values(column: str, *edges: Any, **context: Any) -> list[dict[str, Any]]:
+    return [{**context, column: edge} for edge in edges]
+
+
+EDGES: dict[str, list[dict[str, Any]]] = {
+    "event_store_event_type_check": _lengths("event_type", 0, 100),
+    "event_store_stream_id_check": _lengths("stream_id", 0, 200),
+    "event_store_stream_type_check": [{"stream_type": "A" * 64}],
+    "event_store_version_check": _values("version", 1),
+    "ledger_entries_amount_check": _values("amount", Decimal("0.0001")),
+    "transactions_description_check": _lengths("description", 1, 500),
+    "policies_action_check": [{"action": "a" * 100}],
+    "policies_cooldown_seconds_check": _values("cooldown_seconds", 1, 2592000, **_BREAKER),
+    "policies_description_check": _lengths("description", 1, 500),
+    "policies_failure_count_check": _values("failure_count", 0, **_BREAKER),
+    "policies_failure_threshold_check": _values("failure_threshold", 1, 1000, **_BREAKER),
+    "policies_limit_value_check": _values("limit_value", Decimal("0.0001")),
+    "policies_name_check": _lengths("name", 1, 100),
+    "policies_priority_check": _values("priority", 0, 10000),
+    "policies_window_consumed_check": _values("window_consumed", 0),
+    "policies_window_seconds_check": _values("window_seconds", 1, 31622400),
+    "tenants_name_check": _lengths("name", 1, 200),
+    "audit_logs_action_check": _lengths("action", 1, 100),
+    "audit_logs_actor_check": _lengths("actor", 1, 200),
+    "audit_logs_entity_id_check": _lengths("entity_id", 1, 200, entity_type="x"),
+    "audit_logs_entity_type_check": _lengths("entity_type", 1, 100, entity_id="x"),
+    "audit_logs_firebase_id_check": _lengths("firebase_id", 1, 1500),
+    "batch_control_error_check": _lengths("error", 1, 2000),
+    "batch_control_expected_count_check": _values("expected_count", 0),
+    "batch_control_firebase_id_check": _lengths("firebase_id", 1, 1500),
+    "batch_control_processed_count_check": _values("processed_count", 0),
+    "batch_control_resume_cursor_check": _lengths("resume_cursor", 1, 1500),
+    "campaigns_budget_check": _values("budget", 0, currency="EUR"),
+    "campaigns_firebase_id_check": _lengths("firebase_id", 1, 1500),
+    "campaigns_name_check": _lengths("name", 1, 200),
+    "raw_signals_firebase_id_check": _lengths("firebase_id", 1, 1500),
+    "raw_signals_signal_type_check": _lengths("signal_type", 0, 100),
+    "inventory_items_name_check": _lengths("name", 1, 200),
+    "inventory_items_quantity_on_hand_check": _values("quantity_on_hand", 0, quantity_reserved=0),
+    "inventory_items_quantity_reserved_check": _values("quantity_reserved", 0),
+    "inventory_items_reserved_within_on_hand_check": [{"quantity_on_hand": 7, "quantity_reserved": 7}],
+    "inventory_items_version_check": _values("version", 1),
+    "request_keys_attempts_check": _values("attempts", 1),
+    "request_keys_error_length_check": _lengths("error", 1, 2000, **_FAILED_KEY),
+    "request_keys_idempotency_key_check": _lengths("idempotency_key", 1, 255),
+    "saga_steps_error_check": _lengths("error", 1, 2000),
+    # step 1 exists in every saga of the world: the first edge goes into a saga of its own (NEW_SAGA, made first)
+    "saga_steps_step_index_check": [{"saga_id": NEW_SAGA, "step_index": 1}, {"step_index": 100}],
+    "sagas_failed_step_check": [{**_COMPENSATING, "failed_step": 1}, {**_COMPENSATING, "failed_step": 2}],
+    "sagas_failure_reason_check": _lengths("failure_reason", 1, 2000),
+    "sagas_step_count_check": _values("step_count", 1, 100),
+}
+# A CHECK with a numeric bound: what EDGES must cover (the completeness test reads the catalog for this only).
+BOUNDED_CHECK = re.compile(r"(?:[<>]=?|BETWEEN)\s*\(?'?-?\d")

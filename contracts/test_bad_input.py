@@ -39,9 +39,12 @@ from contracts.bad_calls import (
     tenant_value,
 )
 from contracts.bad_rows import (
+    BOUNDED_CHECK,
     CHECKS,
     CONTRACT,
+    EDGES,
     HEADER,
+    NEW_SAGA,
     TRIGGER_FILLED,
     WRITABLE_TABLES,
     BadRow,
@@ -348,6 +351,26 @@ def test_every_base_row_is_accepted(world_db: WorldDb, table: str) -> None:
     with rolled_back(conn):
         result = attempt(conn, [*setup_for(table, w), insert(table, base_row(table, w, "base"))])
     assert result.error is None, result
+
+
+@pytest.mark.parametrize(("constraint", "edge"), [(c, e) for c, edges in EDGES.items() for e in edges],
+                         ids=[f"{c}:{i}" for c, edges in EDGES.items() for i, _ in enumerate(edges)])
+def test_a_value_on_the_edge_of_a_range_is_accepted(world_db: WorldDb, constraint: str, edge: dict) -> None:
+    """The last values each bounded CHECK lets in are accepted: with the bad rows just outside, a bound moved by one
+    in either direction fails one of the two."""
+    conn, w = world_db.conn, world_db.world
+    table = next(t for t, spec in WRITABLE_TABLES.items() if constraint in spec["constraints"])
+    saga = [insert("sys.sagas", {**base_row("sys.sagas", w, "edge"), "id": NEW_SAGA})] if NEW_SAGA in edge.values() \
+        else []
+    with rolled_back(conn):
+        result = attempt(conn, [*setup_for(table, w), *saga, insert(table, {**base_row(table, w, "edge"), **edge})])
+    assert result.error is None, f"{table} refused an edge value {_brief(edge)}: {result}"
+
+
+def test_every_bounded_check_has_its_edges() -> None:
+    bounded = {n for spec in WRITABLE_TABLES.values() for n, c in spec["constraints"].items()
+               if c["type"] == "CHECK" and BOUNDED_CHECK.search(c["definition"])}
+    assert bounded - set(EDGES) == set(), "add the accepted edge values to contracts.bad_rows.EDGES"
 
 
 def test_every_constraint_and_table_has_bad_rows() -> None:
