@@ -109,10 +109,7 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
 
 def _lay_out(project: Path, workspace: Path, mutant: Mutant, edits: tuple[tuple[int, int, str], ...]) -> None:
     source = project / "schema"
-    (workspace / "schema").mkdir()
-    for path in source.iterdir():
-        if path.is_file():
-            shutil.copy2(path, workspace / "schema" / path.name)
+    shutil.copytree(source, workspace / "schema")  # upgrades/ too: 000_master_migration.sql includes it
     target = workspace / "schema" / mutant.file
     target.write_text(apply_edits((source / mutant.file).read_text(encoding="utf-8"), edits), encoding="utf-8")
     # A copy, not symlinks: paths.schema_dir() and CONTRACT_PATH resolve from the module's real location.
