@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SchemaFileError, apply_sql_file
 from leadboost_schema.paths import schema_dir
 
 LEGS = '[{"account_type": "CASH", "amount": 10, "direction": 1}, {"account_type": "REVENUE", "amount": 10, "direction": -1}]'
@@ -65,6 +66,16 @@ def _legs(*legs: tuple) -> str:
 def _bound(conn: psycopg.Connection, tenant: object) -> None:
     conn.execute("SET ROLE leadboost_app")
     conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant),))
+
+
+def _master_migration(conn: psycopg.Connection, tamper: str) -> None:
+    """000_master_migration.sql on this (fresh, versioned) database after ``tamper`` changed its recorded history;
+    the refusal is the SQL error the runner stopped at."""
+    conn.execute(tamper)
+    try:
+        apply_sql_file(conn, schema_dir() / MASTER_MIGRATION)
+    except SchemaFileError as error:
+        raise error.__cause__ from None
 
 
 def _overriding_entry_id(conn: psycopg.Connection, w: World) -> None:
@@ -213,6 +224,18 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
                                      (w.tenant,))),
     "LB901": ("is append-only: DELETE is not allowed",
               lambda c, w: c.execute("DELETE FROM events.event_store WHERE tenant_id = %s", (w.tenant,))),
+    # The master migration's refusals (upgrade history): a recorded checksum that no longer matches its file is
+    # what an edited released upgrade looks like from the database; an upgrade the folder lacks, a newer database.
+    "LB902": ("changed after this database applied them",
+              lambda c, w: _master_migration(c, "UPDATE sys.schema_upgrades SET checksum = 'edited' WHERE upgrade ="
+                                                " (SELECT min(upgrade) FROM sys.schema_upgrades WHERE upgrade ~ '^[0-9]')")),
+    "LB903": ("that this schema folder does not know",
+              lambda c, w: _master_migration(c, "INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how)"
+                                                " VALUES ('9999_from_the_future.sql', '9.9.9', 'x', 'upgrade')")),
+    # A database without the version table whose catalog is no release's: a hand-made change to an unversioned one.
+    "LB904": ("matches no release",
+              lambda c, w: _master_migration(c, "DROP TABLE sys.schema_upgrades;"
+                                                " COMMENT ON TABLE iam.tenants IS 'changed by hand'")),
 }
 
 

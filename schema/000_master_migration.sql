@@ -7,7 +7,7 @@
 -- * a database with sys.schema_upgrades: applies the upgrades it has not recorded, in order, each in its own
 --   transaction with its record (schema/upgrades/pending.sql);
 -- * a database built before the version table existed (release 1.0.0): recognised by its catalog fingerprint,
---   adopted, then upgraded; one that matches no release is refused (LB901) and left as it was.
+--   adopted, then upgraded; one that matches no release is refused (LB904) and left as it was.
 -- A released upgrade file that was edited (LB902) or a database newer than this folder (LB903) is refused before
 -- anything runs. Running it again changes nothing. \ir resolves each file relative to this one, so both commands
 -- above work. This file and schema/upgrades/ hold the psql meta-commands; 001–008 and 999 are plain SQL.

@@ -234,7 +234,8 @@ def test_migrate_without_privileges_says_what_the_scripts_need(new_database: str
 def test_python_dash_m_and_help_list_every_command() -> None:
     done = cli("--help")
     assert done.returncode == 0
-    for command in ("up", "down", "verify", "migrate", "seed", "rollback", "maintain", "diag", "mutate"):
+    for command in ("up", "down", "verify", "migrate", "status", "contract", "seed", "rollback", "maintain", "diag",
+                    "mutate"):
         assert f"    {command} " in done.stdout
     assert "exit status: 0 ok" in done.stdout
 

@@ -10,9 +10,11 @@ from pathlib import Path
 from leadboost_schema.cli.errors import CliError
 from leadboost_schema.paths import schema_dir
 
-EPILOG = """exit status: 0 ok; 1 the database differs from the contract or a check/query failed; 2 bad usage;
-3 cannot connect (server down, missing database, authentication); 4 permission denied; 5 a script or query
-failed; 6 no local server could be started; 7 rollback/restore not confirmed; 8 backfill quarantined documents.
+EPILOG = """exit status: 0 ok; 1 the database differs from the contract (or `contract --check` found stale files)
+or a check/query failed; 2 bad usage; 3 cannot connect (server down, missing database, authentication);
+4 permission denied; 5 a script or query failed; 6 no local server could be started; 7 rollback/restore not
+confirmed; 8 backfill quarantined documents; 9 migrate refused the database (LB904 matches no release, LB902 a
+released upgrade was edited, LB903 the database is newer); 10 `status`: upgrades pending or nothing installed.
 Without --dsn, commands act on leadboost_ai of the local server `up` started."""
 
 
@@ -33,7 +35,7 @@ def _database_command(commands: argparse._SubParsersAction, name: str, run: obje
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leadboost_schema.cli import backfill, backup, mutate, reports, scripts, server, verify
+    from leadboost_schema.cli import backfill, backup, history, mutate, reports, scripts, server, verify
 
     parser = argparse.ArgumentParser(
         prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -60,9 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     _database_command(commands, "verify", verify.cmd_verify, "compare a live database with the contract and run "
                       "the document's verification block; exit 1 when it differs")
 
-    for name, run, text in (("migrate", scripts.cmd_migrate, "apply 000_master_migration.sql (idempotent)"),
-                            ("seed", scripts.cmd_seed, "apply 008_seed_data.sql (test data, idempotent)")):
-        _database_command(commands, name, run, text)
+    history.add_arguments(_database_command(
+        commands, "migrate", scripts.cmd_migrate, "apply the pending upgrades (000_master_migration.sql: install "
+        "head, adopt a 1.0.0 database, refuse LB902-LB904), then compare with the contract: exit 1 when it differs"))
+    history.add_arguments(_database_command(
+        commands, "status", history.cmd_status, "the database's release, applied and pending upgrades, edited or "
+        "unknown upgrade files, drift from the contract; exit 0 up to date, 1 drift, 9 refused, 10 pending"))
+    history.add_contract_parser(commands, Path(os.environ.get("LEADBOOST_SCHEMA_DIR") or schema_dir()))
+    _database_command(commands, "seed", scripts.cmd_seed, "apply 008_seed_data.sql (test data, idempotent)")
     rollback = _database_command(commands, "rollback", scripts.cmd_rollback,
                                  "apply 999_rollback.sql: drop every schema and its data (asks first unless --yes)")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -15,6 +15,9 @@ SQL_FAILED = 5  # a schema script or query failed in the server
 NO_SERVER = 6  # `up` could not start a local server
 NOT_CONFIRMED = 7  # rollback or restore without --yes and no "yes" typed
 QUARANTINED = 8  # backfill finished, but documents went to the quarantine (the file lists them and why)
+REFUSED = 9  # migrate/status: the database matches no release (LB904), a released upgrade was edited (LB902),
+#              or the database is newer than the schema folder (LB903); nothing was changed
+PENDING = 10  # status: upgrades are pending (or nothing is installed): `migrate` would bring it to head
 
 APP_GRANTS = ("GRANT USAGE ON SCHEMA iam, finanzas, stock, gobernanza, sys, events TO leadboost_app; "
               "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA iam, finanzas, stock, gobernanza, sys, events "

@@ -1,4 +1,5 @@
-"""`migrate`, `seed` and `rollback`: apply one of the schema folder's scripts to the target database."""
+"""`migrate`, `seed` and `rollback`: apply one of the schema folder's scripts to the target database. `migrate`
+(and `up`) bring the database to head through the versioned history, then compare it with the contract."""
 from __future__ import annotations
 
 import argparse
@@ -7,10 +8,21 @@ from pathlib import Path
 
 import psycopg
 
-from leadboost_schema.cli import target
-from leadboost_schema.cli.errors import NOT_CONFIRMED, OK, SQL_FAILED, USAGE, CliError, statement_error
-from leadboost_schema.cli.output import emit_json, step
+from leadboost_schema.cli import history, target, verify
+from leadboost_schema.cli.errors import (
+    DIFFERS,
+    NOT_CONFIRMED,
+    OK,
+    REFUSED,
+    SQL_FAILED,
+    USAGE,
+    CliError,
+    statement_error,
+)
+from leadboost_schema.cli.output import emit_json, progress, step
 from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA, SchemaFileError, apply_sql_file
+from leadboost_schema.upgrades.apply import MigrateResult, UpgradeRefused, migrate
+from leadboost_schema.upgrades.files import HistoryError
 
 ROLLBACK = "999_rollback.sql"
 POST_ROLLBACK_CHECKLIST = (
@@ -48,8 +60,94 @@ def _run(args: argparse.Namespace, filename: str, done: str) -> int:
     return OK
 
 
+# What to do about each refusal of 000_master_migration.sql (the SQL message says what was found).
+REFUSAL_ADVICE = {
+    "LB904": "`leadboost-schema status` lists how it differs from head; bring it back to a release by hand or "
+             "restore a backup — re-running the scripts cannot",
+    "LB902": "restore the file as released (git checkout <release> -- schema/upgrades/<file>) and put the change in "
+             "a new upgrade file",
+    "LB903": "run migrate from a checkout at least as new as the database",
+}
+
+
+def refusal_error(refused: UpgradeRefused) -> CliError:
+    return CliError(f"refused [{refused.sqlstate}] {refused} — {REFUSAL_ADVICE.get(refused.sqlstate, '')}", REFUSED)
+
+
+def run_migration(conn: psycopg.Connection, schema_dir: Path) -> MigrateResult:
+    """000_master_migration.sql through the versioned history (upgrades.apply.migrate), each upgrade announced on
+    stderr; raises UpgradeRefused (LB902–LB904), or a CliError for a failed script or a broken history."""
+    if not (schema_dir / MASTER_MIGRATION).is_file():
+        raise CliError(f"{schema_dir / MASTER_MIGRATION} not found: point --schema-dir (or LEADBOOST_SCHEMA_DIR) at "
+                       "the schema folder", USAGE)
+    progress(f"applying {MASTER_MIGRATION}")
+    try:
+        return migrate(conn, schema_dir, echo=progress_line)
+    except HistoryError as error:
+        raise CliError(f"{schema_dir}/upgrades: {error}", USAGE) from None
+    except SchemaFileError as error:
+        if isinstance(error.__cause__, psycopg.Error) and error.path is not None:
+            raise statement_error(error.__cause__, f"{error.path.name}:{error.line}") from None
+        raise CliError(str(error), SQL_FAILED) from None
+
+
+def progress_line(line: str) -> None:
+    """An \\echo of the master (``leadboost-schema: upgrade 0001_….sql``) as a progress line."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _applied(result: MigrateResult) -> list[dict[str, object]]:
+    return [{"upgrade": r.upgrade, "release": r.release, "duration_ms": r.duration_ms} for r in result.applied]
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    return _run(args, MASTER_MIGRATION, "schema migrated")
+    database = target.database_dsn(args.dsn)
+    name = target.database_name(database)
+    with target.connect(database) as conn:
+        try:
+            result = run_migration(conn, args.schema_dir)
+        except UpgradeRefused as refused:
+            # LB904: the database matches no release; show how it differs from head before refusing.
+            report = history.contract_drift(conn, history.contract_path(args)) if refused.sqlstate == "LB904" else None
+            return _refused(args, name, refused, report)
+        report = history.contract_drift(conn, history.contract_path(args))
+    before, after = result.before, result.after
+    if args.json:
+        emit_json({"ok": report.ok, "database": name, "state_before": history.state_name(before),
+                   "release_before": before.release, "release": after.release, "applied": _applied(result),
+                   "contract": report.as_dict(), "advice": "" if report.ok else history.NEEDS_UPGRADE_FILE})
+        return OK if report.ok else DIFFERS
+    if before.state == "empty":
+        print(f"{name}: installed release {after.release} (head)")
+    elif before.state == "unversioned":
+        print(f"{name}: adopted as {before.adoptable_as} (recognised by its catalog fingerprint)")
+    for record in result.applied:
+        duration = f"{record.duration_ms:.1f} ms" if record.duration_ms is not None else "?"
+        print(f"  applied {record.upgrade} (release {record.release}) in {duration}")
+    if not result.applied and before.state == "versioned":
+        print(f"{name}: no upgrade pending (release {after.release})")
+    if report.ok:
+        print(f"{name}: schema migrated to release {after.release}; the catalog equals the contract")
+        return OK
+    print(f"{name}: at release {after.release}, but its catalog DIFFERS from the contract:")
+    verify.print_contract(report)
+    print(f"  {history.NEEDS_UPGRADE_FILE}")
+    print(f"leadboost-schema migrate: {name} differs from the contract in {len(report.differences)} place(s) after "
+          "migrating: a schema change needs an upgrade file", file=sys.stderr)
+    return DIFFERS
+
+
+def _refused(args: argparse.Namespace, name: str, refused: UpgradeRefused,
+             report: verify.ContractReport | None) -> int:
+    error = refusal_error(refused)
+    if args.json:
+        emit_json({"ok": False, "database": name, "refused": {"sqlstate": refused.sqlstate, "message": str(refused)},
+                   "contract": report.as_dict() if report else None})
+    elif report is not None and report.differences:
+        print(f"{name}: matches no release; how it differs from head's contract:")
+        verify.print_contract(report)
+    print(f"leadboost-schema {args.command}: {error.message}", file=sys.stderr)
+    return error.code
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

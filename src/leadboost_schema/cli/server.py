@@ -14,9 +14,10 @@ from leadboost_schema.catalog import runbook
 from leadboost_schema.cli import dev_server, target, verify
 from leadboost_schema.cli.errors import DIFFERS, NO_SERVER, OK, CliError, statement_error
 from leadboost_schema.cli.output import emit_json, print_checks, progress, step
-from leadboost_schema.cli.scripts import apply_script
+from leadboost_schema.cli.scripts import apply_script, refusal_error, run_migration
 from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA
 from leadboost_schema.errors import BackendUnavailable
+from leadboost_schema.upgrades.apply import UpgradeRefused
 
 
 def _start_local(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -77,9 +78,12 @@ def _up(args: argparse.Namespace, database: str, server: dict[str, Any]) -> int:
         # One `up` at a time per database (a --dsn one too): two concurrent migrations would fight over the
         # same objects. Session-level: released when the connection closes.
         conn.execute("SELECT pg_advisory_lock(hashtext('leadboost-schema up'))")
-        # Both scripts are idempotent (schema/README.md): applying them again is how a second `up` picks up
-        # schema changes, and costs ~0.2 s when nothing changed.
-        apply_script(conn, args.schema_dir, MASTER_MIGRATION)
+        # The same path as `migrate`: install head, or adopt and apply the pending upgrade files; a database
+        # that matches no release (or an edited released upgrade) is refused, never re-scripted.
+        try:
+            migrated = run_migration(conn, args.schema_dir)
+        except UpgradeRefused as refused:
+            raise refusal_error(refused) from None
         apply_script(conn, args.schema_dir, SEED_DATA)
         version = conn.info.server_version
         with step("checking the contract and the verification block"):
@@ -90,14 +94,16 @@ def _up(args: argparse.Namespace, database: str, server: dict[str, Any]) -> int:
     psql = f"{_psql(server)} {shlex.quote(database)}"
     if args.json:
         emit_json({"ok": ok, "database": database, "psql": psql, "server_version": version, "server": server,
-                   "database_created": created, "contract": contract.as_dict(),
+                   "database_created": created, "release": migrated.after.release,
+                   "applied": [r.upgrade for r in migrated.applied], "contract": contract.as_dict(),
                    "seed_data": verify.seed_state(checks),
                    "verification": [c.as_dict() for c in checks]})
         return OK if ok else DIFFERS
     print(f"{name} is {'ready' if ok else 'up, but NOT as the contract says'}"
           f"{verify.seed_remark(verify.seed_state(checks))}: PostgreSQL {_version_text(version)}"
           f" ({server['backend']}{', ' + server['data_dir'] if 'data_dir' in server else ''})")
-    print(f"  schema: {MASTER_MIGRATION} and {SEED_DATA} applied")
+    applied = f", upgrades applied now: {', '.join(r.upgrade for r in migrated.applied)}" if migrated.applied else ""
+    print(f"  schema: release {migrated.after.release} ({MASTER_MIGRATION}{applied}); {SEED_DATA} applied")
     verify.print_contract(contract)
     print_checks("Verification block (source document; run in a transaction that is rolled back):", checks)
     print(f"Connection string: {database}\nConnect with:\n  {psql}")

@@ -45,7 +45,7 @@ def contract_report(conn: psycopg.Connection, schema_folder: Path) -> ContractRe
     report = ContractReport(drift.compare(expected, actual), objects=_count(expected))
     if schema_folder.resolve() != schema_dir().resolve():
         report.note = (f"the contract describes the packaged schema, not {schema_folder}: differences may be "
-                       "intended (regenerate it with leadboost_schema.catalog.snapshot.write_contract)")
+                       "intended (compare with its own: `leadboost-schema contract --write --schema-dir DIR --contract FILE`)")
     return report
 
 
@@ -117,7 +117,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print_contract(report)
     print_checks("  verification block (source document; rolled back):", checks)
     if report.differences:
-        print("  to repair: `leadboost-schema migrate` (idempotent) recreates missing tables, indexes, triggers, "
-              "policies and functions and restores function bodies;\n  a dropped or changed column needs ALTER TABLE "
-              "by hand (or `rollback` then `up`, where the data may go)")
+        print("  to repair: `leadboost-schema status` says whether upgrades are pending (`migrate` applies them);\n"
+              "  a change made by hand in the database must be undone by hand (or `rollback` then `up`, where the "
+              "data goes)")
     return OK if ok else DIFFERS

@@ -12,11 +12,11 @@ from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SchemaFileErr
 from leadboost_schema.upgrades.state import Recorded, Status, read_status
 
 # SQLSTATEs 000_master_migration.sql refuses with (schema/README.md, "Error codes").
-REFUSALS = {"LB901": "matches no release", "LB902": "released upgrade edited", "LB903": "database is newer"}
+REFUSALS = {"LB902": "released upgrade edited", "LB903": "database is newer", "LB904": "matches no release"}
 
 
 class UpgradeRefused(RuntimeError):
-    """The master migration refused the database (LB901–LB903); nothing was changed."""
+    """The master migration refused the database (LB902–LB904); nothing was changed."""
 
     def __init__(self, sqlstate: str, message: str) -> None:
         super().__init__(message)
