@@ -266,9 +266,10 @@ def test_sys_sagas(catalog_snapshot):
     has_check(catalog_snapshot, "sys.sagas", "completed_at IS NOT NULL")
     col_is_null(catalog_snapshot, "sys.sagas", "completed_at")
     has_trigger(catalog_snapshot, "sys.sagas", "sagas_state_transition", "BEFORE UPDATE", "FOR EACH ROW")
-    has_pk(catalog_snapshot, "sys.saga_steps", "saga_id, step_index")
-    has_unique(catalog_snapshot, "sys.saga_steps", "saga_id, step_name")
-    fk_ok(catalog_snapshot, "sys.saga_steps", "saga_id, tenant_id", "sys.sagas", ref_columns="id, tenant_id",
+    has_pk(catalog_snapshot, "sys.sagas", "tenant_id, id")
+    has_pk(catalog_snapshot, "sys.saga_steps", "tenant_id, saga_id, step_index")
+    has_unique(catalog_snapshot, "sys.saga_steps", "tenant_id, saga_id, step_name")
+    fk_ok(catalog_snapshot, "sys.saga_steps", "tenant_id, saga_id", "sys.sagas", ref_columns="tenant_id, id",
           on_delete="CASCADE")
     has_check(catalog_snapshot, "sys.saga_steps", "status", "'PENDING'", "'SUCCEEDED'", "'FAILED'", "'COMPENSATED'")
     has_trigger(catalog_snapshot, "sys.saga_steps", "saga_steps_status_transition", "BEFORE UPDATE")
@@ -279,7 +280,7 @@ def test_events_event_store(catalog_snapshot):
     has_pk(catalog_snapshot, table, "global_position")
     col_type(catalog_snapshot, table, "global_position", "bigint")
     col_is_identity(catalog_snapshot, table, "global_position")
-    has_unique(catalog_snapshot, table, "event_id")
+    has_unique(catalog_snapshot, table, "tenant_id, event_id")
     has_unique(catalog_snapshot, table, "tenant_id, stream_id, version")
     for column in ("event_id", "stream_id", "stream_type", "version", "event_type", "payload", "metadata",
                    "occurred_at"):

@@ -93,3 +93,38 @@ def test_identical_retries_racing_from_four_sessions_all_return_the_id(leadboost
         for conn in sessions:
             conn.close()
     assert failures == []
+
+
+def test_crossed_saga_retries_end_one_transaction_with_40p01_and_keep_the_other(leadboost_dsn, make_tenant) -> None:
+    """The documented promise for crossed retries (schema/README.md, "A call whose answer was lost"): two open
+    transactions, each having started one saga and then starting the other's id with the same definition, wait for
+    each other; PostgreSQL ends exactly one with 40P01 (rolled back whole), the other commits both sagas once."""
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    with psycopg.connect(leadboost_dsn, autocommit=True) as observer:
+        tenant = make_tenant(observer)
+        sessions = [psycopg.connect(leadboost_dsn) for _ in range(2)]
+        outcome: list[str | None] = [None, None]
+        try:
+            for k, session in enumerate(sessions):
+                session.execute(START, (tenant, STEPS, ids[k]))
+
+            def cross(k: int) -> None:
+                try:
+                    sessions[k].execute(START, (tenant, STEPS, ids[1 - k]))
+                    sessions[k].commit()
+                    outcome[k] = "committed"
+                except psycopg.Error as error:
+                    outcome[k] = error.sqlstate
+                    sessions[k].rollback()
+            threads = [threading.Thread(target=cross, args=(k,)) for k in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        finally:
+            for session in sessions:
+                session.close()
+        sagas = observer.execute("SELECT count(*), (SELECT count(*) FROM sys.saga_steps WHERE tenant_id = %s)"
+                                 " FROM sys.sagas WHERE tenant_id = %s", (tenant, tenant)).fetchone()
+    assert sorted(outcome) == ["40P01", "committed"]
+    assert sagas == (2, 6)

@@ -29,7 +29,7 @@ CHANGES = {
         "delete": "DELETE FROM events.event_store",
         "truncate": "TRUNCATE events.event_store CASCADE",
         "upsert": "INSERT INTO events.event_store OVERRIDING SYSTEM VALUE SELECT * FROM events.event_store"
-                  " ON CONFLICT (event_id) DO UPDATE SET payload = '{}'",
+                  " ON CONFLICT (tenant_id, event_id) DO UPDATE SET payload = '{}'",
         "merge update": "MERGE INTO events.event_store AS t USING events.event_store AS s ON t.global_position ="
                  " s.global_position WHEN MATCHED THEN UPDATE SET payload = '{}'",
     },

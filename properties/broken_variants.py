@@ -73,9 +73,9 @@ COMPENSATION_WITHOUT_IDEMPOTENCY_GUARD = Variant(
     "a compensation report that answers 'applied' again when the step was already compensated",
     (("sys.record_compensation_done(uuid,uuid,integer)",
       (("""IF st.status = 'COMPENSATED' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);""",
+        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);""",
         """IF st.status = 'COMPENSATED' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);"""),)),),
+        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);"""),)),),
 )
 
 APPEND_WITHOUT_EXPECTED_VERSION_CHECK = Variant(

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS stock.inventory_items (
     version           integer     NOT NULL DEFAULT 1,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT inventory_items_pkey PRIMARY KEY (id),
+    CONSTRAINT inventory_items_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT inventory_items_tenant_id_sku_key UNIQUE (tenant_id, sku),
     CONSTRAINT inventory_items_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,

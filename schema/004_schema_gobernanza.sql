@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS gobernanza.policies (
     breaker_changed_at timestamptz,
     created_at         timestamptz    NOT NULL DEFAULT now(),
     updated_at         timestamptz    NOT NULL DEFAULT now(),
-    CONSTRAINT policies_pkey PRIMARY KEY (id),
+    CONSTRAINT policies_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT policies_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT policies_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,

@@ -289,8 +289,7 @@ CREATE TABLE IF NOT EXISTS sys.sagas (
     started_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     completed_at   timestamptz,
-    CONSTRAINT sagas_pkey PRIMARY KEY (id),
-    CONSTRAINT sagas_id_tenant_id_key UNIQUE (id, tenant_id),
+    CONSTRAINT sagas_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT sagas_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT sagas_saga_type_check CHECK (saga_type ~ '^[A-Za-z][A-Za-z0-9_.-]{0,99}$'),
@@ -303,7 +302,7 @@ CREATE TABLE IF NOT EXISTS sys.sagas (
     CONSTRAINT sagas_completed_at_check CHECK ((state IN ('COMPLETED', 'FAILED')) = (completed_at IS NOT NULL))
 );
 COMMENT ON TABLE sys.sagas IS 'Saga instances: RUNNING → COMPLETED, or RUNNING → COMPENSATING → FAILED (RUNNING → FAILED when the first step fails). COMPLETED and FAILED are final; transitions are enforced by trigger (LB502).';
-COMMENT ON COLUMN sys.sagas.id IS 'Saga identifier; a caller-chosen id makes sys.start_saga idempotent.';
+COMMENT ON COLUMN sys.sagas.id IS 'Saga identifier, unique within its tenant (primary key (tenant_id, id)); a caller-chosen id makes sys.start_saga idempotent.';
 COMMENT ON COLUMN sys.sagas.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT).';
 COMMENT ON COLUMN sys.sagas.saga_type IS 'Kind of saga (e.g. campaign.launch), 1–100 of A–Z a–z 0–9 _ . -.';
 COMMENT ON COLUMN sys.sagas.state IS 'RUNNING, COMPENSATING, COMPLETED (all steps succeeded) or FAILED (a step failed and every succeeded step was compensated).';
@@ -326,10 +325,10 @@ CREATE TABLE IF NOT EXISTS sys.saga_steps (
     succeeded_at   timestamptz,
     failed_at      timestamptz,
     compensated_at timestamptz,
-    CONSTRAINT saga_steps_pkey PRIMARY KEY (saga_id, step_index),
-    CONSTRAINT saga_steps_saga_id_step_name_key UNIQUE (saga_id, step_name),
-    CONSTRAINT saga_steps_saga_fkey FOREIGN KEY (saga_id, tenant_id)
-        REFERENCES sys.sagas (id, tenant_id) ON UPDATE RESTRICT ON DELETE CASCADE,
+    CONSTRAINT saga_steps_pkey PRIMARY KEY (tenant_id, saga_id, step_index),
+    CONSTRAINT saga_steps_tenant_id_saga_id_step_name_key UNIQUE (tenant_id, saga_id, step_name),
+    CONSTRAINT saga_steps_saga_fkey FOREIGN KEY (tenant_id, saga_id)
+        REFERENCES sys.sagas (tenant_id, id) ON UPDATE RESTRICT ON DELETE CASCADE,
     CONSTRAINT saga_steps_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT saga_steps_step_index_check CHECK (step_index BETWEEN 1 AND 100),
@@ -342,7 +341,7 @@ CREATE TABLE IF NOT EXISTS sys.saga_steps (
     CONSTRAINT saga_steps_compensated_at_check CHECK ((status = 'COMPENSATED') = (compensated_at IS NOT NULL))
 );
 COMMENT ON TABLE sys.saga_steps IS 'Step log of each saga: PENDING → SUCCEEDED → COMPENSATED, or PENDING → FAILED (enforced by trigger, LB502).';
-COMMENT ON COLUMN sys.saga_steps.saga_id IS 'The saga (FK with tenant_id to sys.sagas, deleted with it).';
+COMMENT ON COLUMN sys.saga_steps.saga_id IS 'The saga (FK (tenant_id, saga_id) to sys.sagas, deleted with it).';
 COMMENT ON COLUMN sys.saga_steps.tenant_id IS 'Owning tenant (FK iam.tenants ON DELETE RESTRICT), equal to the saga''s.';
 COMMENT ON COLUMN sys.saga_steps.step_index IS 'Position of the step, 1-based; steps run in this order and are compensated in the reverse order.';
 COMMENT ON COLUMN sys.saga_steps.step_name IS 'Step name, unique within the saga.';
@@ -434,7 +433,7 @@ CROSS JOIN LATERAL (
            min(x.step_index) FILTER (WHERE x.status = 'PENDING')            AS first_pending,
            max(x.step_index) FILTER (WHERE x.status = 'SUCCEEDED')          AS last_succeeded
       FROM sys.saga_steps AS x
-     WHERE x.saga_id = s.id
+     WHERE x.tenant_id = s.tenant_id AND x.saga_id = s.id
 ) AS st
 WHERE s.state IN ('RUNNING', 'COMPENSATING');
 COMMENT ON VIEW sys.active_sagas IS 'Sagas not yet final (RUNNING or COMPENSATING), with the step to run next or to compensate next. Security invoker.';
@@ -481,16 +480,18 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB503', MESSAGE = format('p_payload must be a JSON object, got %s', jsonb_typeof(p_payload));
     END IF;
 
-    -- No conflict target: both unique keys (id, and (id, tenant_id)) are arbiters. With ON CONFLICT (id) a
-    -- concurrent identical start made this INSERT wait on the second key and then fail with 23505.
+    -- No conflict target: every unique key is an arbiter (today only the primary key (tenant_id, id); with
+    -- ON CONFLICT (id) and a second key a concurrent identical start waited on that key and failed with 23505).
+    -- The key holds the tenant, so another tenant's saga with this id is neither seen nor waited for.
     INSERT INTO sys.sagas (id, tenant_id, saga_type, step_count, payload)
     VALUES (saga_id, p_tenant_id, p_saga_type, jsonb_array_length(p_steps), p_payload)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         -- Started before (a retry): the same definition returns the id, another is refused.
-        SELECT * INTO existing FROM sys.sagas AS s WHERE s.id = saga_id;
-        IF existing.tenant_id = p_tenant_id AND existing.saga_type = p_saga_type AND existing.payload = p_payload
-           AND (SELECT jsonb_agg(st.step_name ORDER BY st.step_index) FROM sys.saga_steps AS st WHERE st.saga_id = existing.id) = p_steps THEN
+        SELECT * INTO existing FROM sys.sagas AS s WHERE s.tenant_id = p_tenant_id AND s.id = saga_id;
+        IF existing.saga_type = p_saga_type AND existing.payload = p_payload
+           AND (SELECT jsonb_agg(st.step_name ORDER BY st.step_index) FROM sys.saga_steps AS st
+                 WHERE st.tenant_id = p_tenant_id AND st.saga_id = existing.id) = p_steps THEN
             RETURN saga_id;
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'LB508',
@@ -502,7 +503,7 @@ BEGIN
     RETURN saga_id;
 END
 $$;
-COMMENT ON FUNCTION sys.start_saga(uuid, text, jsonb, jsonb, uuid) IS 'Starts a saga of the given steps (JSON array of distinct names, run in order) in state RUNNING and returns its id. Idempotent when p_saga_id is given: the same definition returns the id, another raises LB508. Raises LB001–LB006, LB503, LB508.';
+COMMENT ON FUNCTION sys.start_saga(uuid, text, jsonb, jsonb, uuid) IS 'Starts a saga of the given steps (JSON array of distinct names, run in order) in state RUNNING and returns its id. Idempotent when p_saga_id is given: the same definition returns the id, another raises LB508 (saga ids are scoped to the tenant: another tenant''s saga with that id does not count). Raises LB001–LB006, LB503, LB508.';
 
 -- Locks the saga row (serialising every report on it) and checks the step index.
 CREATE OR REPLACE FUNCTION sys.lock_saga(p_tenant_id uuid, p_saga_id uuid, p_step_index integer)
@@ -531,7 +532,7 @@ $$;
 COMMENT ON FUNCTION sys.lock_saga(uuid, uuid, integer) IS 'Internal: locks a saga for a report (LB501 unknown saga, LB505 step index out of range).';
 
 -- Steps run in order: a step's outcome may be reported only once every earlier step has succeeded.
-CREATE OR REPLACE FUNCTION sys.assert_earlier_steps_succeeded(p_saga_id uuid, p_step_index integer)
+CREATE OR REPLACE FUNCTION sys.assert_earlier_steps_succeeded(p_tenant_id uuid, p_saga_id uuid, p_step_index integer)
 RETURNS void
 LANGUAGE plpgsql
 STABLE
@@ -541,16 +542,17 @@ DECLARE
     blocking integer;
 BEGIN
     SELECT min(x.step_index) INTO blocking FROM sys.saga_steps AS x
-     WHERE x.saga_id = p_saga_id AND x.step_index < p_step_index AND x.status <> 'SUCCEEDED';
+     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index < p_step_index
+       AND x.status <> 'SUCCEEDED';
     IF blocking IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LB504',
             MESSAGE = format('saga %s: step %s reported before step %s succeeded', p_saga_id, p_step_index, blocking);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION sys.assert_earlier_steps_succeeded(uuid, integer) IS 'Internal: raises LB504 when a step before p_step_index has not succeeded.';
+COMMENT ON FUNCTION sys.assert_earlier_steps_succeeded(uuid, uuid, integer) IS 'Internal: raises LB504 when a step before p_step_index has not succeeded.';
 
-CREATE OR REPLACE FUNCTION sys.saga_report(p_saga_id uuid, p_applied boolean, p_step_index integer)
+CREATE OR REPLACE FUNCTION sys.saga_report(p_tenant_id uuid, p_saga_id uuid, p_applied boolean, p_step_index integer)
 RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
 LANGUAGE sql
 STABLE
@@ -558,12 +560,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT p_applied,
            s.state,
-           (SELECT st.status FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.step_index = p_step_index),
-           (SELECT min(st.step_index) FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.status = 'PENDING' AND s.state = 'RUNNING'),
-           (SELECT max(st.step_index) FROM sys.saga_steps AS st WHERE st.saga_id = s.id AND st.status = 'SUCCEEDED' AND s.state = 'COMPENSATING')
-      FROM sys.sagas AS s WHERE s.id = p_saga_id
+           (SELECT st.status FROM sys.saga_steps AS st
+             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.step_index = p_step_index),
+           (SELECT min(st.step_index) FROM sys.saga_steps AS st
+             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.status = 'PENDING' AND s.state = 'RUNNING'),
+           (SELECT max(st.step_index) FROM sys.saga_steps AS st
+             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.status = 'SUCCEEDED' AND s.state = 'COMPENSATING')
+      FROM sys.sagas AS s WHERE s.tenant_id = p_tenant_id AND s.id = p_saga_id
 $$;
-COMMENT ON FUNCTION sys.saga_report(uuid, boolean, integer) IS 'Internal: the row every saga report function returns.';
+COMMENT ON FUNCTION sys.saga_report(uuid, uuid, boolean, integer) IS 'Internal: the row every saga report function returns.';
 
 CREATE OR REPLACE FUNCTION sys.record_step_success(
     p_tenant_id uuid,
@@ -584,21 +589,21 @@ BEGIN
         PERFORM iam.assert_json_argument('p_result', p_result);
     END IF;
     s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     -- Duplicate or late (the saga moved on): harmless, nothing changes.
     IF s.state <> 'RUNNING' OR st.status <> 'PENDING' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);
+        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
         RETURN;
     END IF;
-    PERFORM sys.assert_earlier_steps_succeeded(p_saga_id, p_step_index);
+    PERFORM sys.assert_earlier_steps_succeeded(p_tenant_id, p_saga_id, p_step_index);
     UPDATE sys.saga_steps AS x SET status = 'SUCCEEDED', result = p_result, succeeded_at = clock_timestamp()
-     WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     UPDATE sys.sagas AS sg
        SET state = CASE WHEN p_step_index = sg.step_count THEN 'COMPLETED' ELSE 'RUNNING' END,
            completed_at = CASE WHEN p_step_index = sg.step_count THEN clock_timestamp() END,
            updated_at = clock_timestamp()
-     WHERE sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);
+     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
+    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
 END
 $$;
 COMMENT ON FUNCTION sys.record_step_success(uuid, uuid, integer, jsonb) IS 'Reports that step p_step_index succeeded; the last step completes the saga. A duplicate or late report (step no longer PENDING, saga no longer RUNNING) changes nothing (applied = false). Raises LB001–LB003, LB006, LB501, LB504 (an earlier step has not succeeded), LB505.';
@@ -622,14 +627,14 @@ BEGIN
         PERFORM iam.assert_text_argument('p_error', p_error, 2000);
     END IF;
     s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     IF s.state <> 'RUNNING' OR st.status <> 'PENDING' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);
+        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
         RETURN;
     END IF;
-    PERFORM sys.assert_earlier_steps_succeeded(p_saga_id, p_step_index);
+    PERFORM sys.assert_earlier_steps_succeeded(p_tenant_id, p_saga_id, p_step_index);
     UPDATE sys.saga_steps AS x SET status = 'FAILED', error = p_error, failed_at = clock_timestamp()
-     WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     -- Steps 1..k-1 all succeeded: compensate them (k > 1), or there is nothing to undo (k = 1).
     UPDATE sys.sagas AS sg
        SET state = CASE WHEN p_step_index > 1 THEN 'COMPENSATING' ELSE 'FAILED' END,
@@ -637,8 +642,8 @@ BEGIN
            failure_reason = p_error,
            completed_at = CASE WHEN p_step_index > 1 THEN NULL ELSE clock_timestamp() END,
            updated_at = clock_timestamp()
-     WHERE sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);
+     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
+    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
 END
 $$;
 COMMENT ON FUNCTION sys.record_step_failure(uuid, uuid, integer, text) IS 'Reports that step p_step_index failed: the saga moves to COMPENSATING (steps before it must be compensated, last first) or straight to FAILED when it is step 1. Duplicate or late reports change nothing (applied = false). Raises LB001–LB005, LB501, LB504, LB505.';
@@ -658,9 +663,9 @@ DECLARE
     due integer;
 BEGIN
     s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     IF st.status = 'COMPENSATED' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, false, p_step_index);
+        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
         RETURN;
     END IF;
     IF s.state <> 'COMPENSATING' OR st.status <> 'SUCCEEDED' THEN
@@ -668,19 +673,20 @@ BEGIN
             MESSAGE = format('saga %s is %s and step %s is %s: no compensation of it was requested',
                              p_saga_id, s.state, p_step_index, st.status);
     END IF;
-    SELECT max(x.step_index) INTO due FROM sys.saga_steps AS x WHERE x.saga_id = p_saga_id AND x.status = 'SUCCEEDED';
+    SELECT max(x.step_index) INTO due FROM sys.saga_steps AS x
+     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.status = 'SUCCEEDED';
     IF due <> p_step_index THEN
         RAISE EXCEPTION USING ERRCODE = 'LB507',
             MESSAGE = format('saga %s: step %s must be compensated before step %s', p_saga_id, due, p_step_index);
     END IF;
     UPDATE sys.saga_steps AS x SET status = 'COMPENSATED', compensated_at = clock_timestamp()
-     WHERE x.saga_id = p_saga_id AND x.step_index = p_step_index;
+     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
     UPDATE sys.sagas AS sg
        SET state = CASE WHEN p_step_index = 1 THEN 'FAILED' ELSE 'COMPENSATING' END,
            completed_at = CASE WHEN p_step_index = 1 THEN clock_timestamp() END,
            updated_at = clock_timestamp()
-     WHERE sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_saga_id, true, p_step_index);
+     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
+    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
 END
 $$;
 COMMENT ON FUNCTION sys.record_compensation_done(uuid, uuid, integer) IS 'Reports that the compensation of step p_step_index is done. Only the highest still-SUCCEEDED step may be compensated (LB507); after step 1 the saga is FAILED. A repeated report changes nothing (applied = false). Raises LB001–LB003, LB501, LB505, LB506 (nothing to compensate), LB507.';

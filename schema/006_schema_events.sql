@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS events.event_store (
     metadata        jsonb       NOT NULL DEFAULT '{}'::jsonb,
     occurred_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT event_store_pkey PRIMARY KEY (global_position),
-    CONSTRAINT event_store_event_id_key UNIQUE (event_id),
+    CONSTRAINT event_store_tenant_id_event_id_key UNIQUE (tenant_id, event_id),
     CONSTRAINT event_store_stream_version_key UNIQUE (tenant_id, stream_id, version),
     CONSTRAINT event_store_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
@@ -360,7 +360,7 @@ BEGIN
     END IF;
 
     IF p_event_id IS NOT NULL THEN
-        SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
+        SELECT * INTO existing FROM events.event_store AS e WHERE e.tenant_id = p_tenant_id AND e.event_id = p_event_id;
         IF FOUND THEN
             RETURN events.replayed_append(existing, p_tenant_id, p_stream_id, p_stream_type, p_event_type, p_payload, p_metadata);
         END IF;
@@ -391,7 +391,7 @@ BEGIN
         RETURN p_expected_version + 1;
     END IF;
     IF p_event_id IS NOT NULL THEN
-        SELECT * INTO existing FROM events.event_store AS e WHERE e.event_id = p_event_id;
+        SELECT * INTO existing FROM events.event_store AS e WHERE e.tenant_id = p_tenant_id AND e.event_id = p_event_id;
         IF FOUND THEN
             RETURN events.replayed_append(existing, p_tenant_id, p_stream_id, p_stream_type, p_event_type, p_payload, p_metadata);
         END IF;

@@ -84,3 +84,27 @@ VALUES ('0051_server_side_costs.sql', '1.1.0', '13d8321205dc3ae11980dafa088b0e6f
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0060_tenant_scoped_ids_index.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0060_tenant_scoped_ids_index.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0060_tenant_scoped_ids_index.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0060_tenant_scoped_ids_index.sql', '1.1.0', 'a441f94569460fc47d741cd0a20229b8ae4f2ce67c6a6fd3c5d49db49048b389', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0061_tenant_scoped_ids.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0061_tenant_scoped_ids.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0061_tenant_scoped_ids.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0061_tenant_scoped_ids.sql', '1.1.0', 'ae14e57a2c8716f46d9def9a250629dcf07c9c34d79648eb02d126ecabdf60f9', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif

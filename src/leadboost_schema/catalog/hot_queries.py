@@ -90,7 +90,7 @@ CALLS: dict[str, HotQuery] = {
     "append_event": HotQuery(
         "SELECT events.append_event(%(tenant)s, %(stream)s, %(stream_type)s, %(event_type)s, %(payload)s,"
         " %(expected_version)s)",
-        {"events.event_store": (STREAM_KEY, "event_store_event_id_key")}, reads_at_most=4),
+        {"events.event_store": (STREAM_KEY, "event_store_tenant_id_event_id_key")}, reads_at_most=4),
     # The head, the latest snapshot, the events after it: flat in the stream's length.
     "rehydrate": HotQuery(
         "SELECT version, state FROM events.rehydrate(%(tenant)s, %(stream)s)",
@@ -127,7 +127,7 @@ OPERATOR_READS: dict[str, HotQuery] = {
     "tenant_active_sagas": HotQuery(
         "SELECT * FROM sys.active_sagas WHERE tenant_id = %(tenant)s",
         {"sys.sagas": ("sagas_tenant_active_idx",),
-         "sys.saga_steps": ("saga_steps_pkey", "saga_steps_saga_id_step_name_key")}, reads_at_most=500),
+         "sys.saga_steps": ("saga_steps_pkey", "saga_steps_tenant_id_saga_id_step_name_key")}, reads_at_most=500),
     "tenant_stream_summary": HotQuery(
         "SELECT * FROM events.stream_summary WHERE tenant_id = %(tenant)s", _SUMMARY, reads_at_most=300),
     "validate_migrated_data": HotQuery(
