@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("tests.fix_gate",)
+
 STANDIN_SCHEMA = Path(__file__).parent / "standin_schema"
 
 
