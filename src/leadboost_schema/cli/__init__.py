@@ -14,7 +14,7 @@ EPILOG = """exit status: 0 ok; 1 the database differs from the contract (or `con
 or a check/query failed; 2 bad usage; 3 cannot connect (server down, missing database, authentication);
 4 permission denied; 5 a script or query failed; 6 no local server could be started; 7 rollback/restore not
 confirmed; 8 backfill quarantined documents; 9 migrate refused the database (LB904 matches no release, LB902 a
-released upgrade was edited, LB903 the database is newer); 10 `status`: upgrades pending or nothing installed.
+released upgrade was edited, LB903 the database is newer); 10 `status`: upgrades pending or nothing installed. `gate`: 0 every check passed, 1 a check failed.
 Without --dsn, commands act on leadboost_ai of the local server `up` started."""
 
 
@@ -35,7 +35,7 @@ def _database_command(commands: argparse._SubParsersAction, name: str, run: obje
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leadboost_schema.cli import backfill, backup, history, mutate, reports, scripts, server, verify
+    from leadboost_schema.cli import backfill, backup, gate, history, mutate, reports, scripts, server, verify
 
     parser = argparse.ArgumentParser(
         prog="leadboost-schema", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migration.* (phase B): idempotent by firebase_id, resumable, off peak; exit 8 if documents were "
         "quarantined"))
     mutate.add_parser(commands)
+    gate.add_parser(commands, Path(os.environ.get("LEADBOOST_SCHEMA_DIR") or schema_dir()))
     return parser
 
 
