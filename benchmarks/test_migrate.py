@@ -64,5 +64,5 @@ def test_migrate_one_pending_upgrade(benchmark, how, leadboost_server, leadboost
     stale_files(leadboost_server, folder, contract, write=True)
     add_upgrade(folder, "0990_inventory_note.sql", upgrade(""))
     _clones(benchmark, leadboost_server, leadboost_template, how,
-            ["migrate", "--schema-dir", str(folder), "--contract", str(contract)])
+            ["migrate", "--schema-dir", str(folder), "--contract", str(contract), "--no-backup"])
     benchmark.extra_info["path"] = f"migrate_one_upgrade_{how}"

@@ -16,7 +16,7 @@ import pytest
 from contracts.schema_copies import add_upgrade, copy_schema, regenerate
 from leadboost_schema.catalog.snapshot import CONTRACT_PATH
 from leadboost_schema.cli import main
-from leadboost_schema.cli.errors import DIFFERS, OK, REFUSED
+from leadboost_schema.cli.errors import DIFFERS, OK, PENDING, REFUSED, SQL_FAILED
 from leadboost_schema.testing.tenant_rows import make_tenant_rows
 from leadboost_schema.upgrades.regenerate import stale_files
 
@@ -86,7 +86,8 @@ def overloads(dsn: str) -> int:
 
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_a_change_reaches_an_existing_database_only_through_an_upgrade_file(change, leadboost_server, empty_dsn,
-                                                                             workspace, capsys):
+                                                                             workspace, capsys, tmp_path,
+                                                                             monkeypatch):
     folder, contract = workspace
     edit, drifted, upgrade = CHANGES[change]
     at = ["--dsn", empty_dsn, "--schema-dir", str(folder), "--contract", str(contract)]
@@ -103,8 +104,14 @@ def test_a_change_reaches_an_existing_database_only_through_an_upgrade_file(chan
     assert "needs an upgrade file" in err and "schema/upgrades/NNNN_slug.sql" in out
 
     add_upgrade(folder, "0990_issue11_change.sql", upgrade(head.read_text(encoding="utf-8")))
+    code, _, err = run(capsys, "migrate", *at, "--bindir", str(tmp_path / "no-binaries"))
+    assert code == SQL_FAILED and "nothing was migrated" in err  # no backup, no upgrade
+    assert run(capsys, "status", *at)[0] == PENDING
+    monkeypatch.chdir(tmp_path)  # where the default pre-migration backup goes
     code, out, err = run(capsys, "migrate", *at)
     assert code == OK, out + err
+    (backup,) = tmp_path.glob("backup_pre_migration-*.dump")  # taken by default: an upgrade was pending
+    assert backup.stat().st_size > 0 and f"restore it with: leadboost-schema restore {backup.name}" in err
     assert "applied 0990_issue11_change.sql" in out and "the catalog equals the contract" in out
     assert run(capsys, "status", *at)[0] == OK
     assert overloads(empty_dsn) == 1

@@ -17,6 +17,8 @@ from leadboost_schema.catalog import drift
 from leadboost_schema.catalog.snapshot import load_contract, snapshot
 from leadboost_schema.cli import main
 from leadboost_schema.cli.errors import OK, PENDING, REFUSED
+from leadboost_schema.databases.backup import restore_database
+from leadboost_schema.databases.clones import fresh_database
 from leadboost_schema.databases.sql_files import apply_sql_file
 from leadboost_schema.testing.invariants import violations
 from leadboost_schema.testing.release_data import fill_release_data
@@ -79,7 +81,7 @@ def assert_at_head(conn: psycopg.Connection, columns: dict[str, list[str]], befo
 
 @pytest.mark.parametrize("how", ["psql -f", "migrate"])
 def test_a_filled_1_0_0_database_reaches_head_keeping_its_rows(how, leadboost_server, empty_dsn, release_1_0_0,
-                                                              schema_folder, capsys):
+                                                              schema_folder, capsys, tmp_path):
     build_1_0_0(leadboost_server, empty_dsn, release_1_0_0)
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         columns = table_columns(conn)
@@ -88,14 +90,14 @@ def test_a_filled_1_0_0_database_reaches_head_keeping_its_rows(how, leadboost_se
     assert main(["status", "--dsn", empty_dsn]) == PENDING
     assert "unversioned, adoptable as 1.0.0" in capsys.readouterr().out
 
-    def upgrade() -> None:
+    def upgrade(backup: Path) -> None:
         if how == "psql -f":
             done = psql(leadboost_server, empty_dsn, "-f", "000_master_migration.sql", cwd=schema_folder)
             assert done.returncode == 0, done.stderr
         else:
-            assert main(["migrate", "--dsn", empty_dsn]) == OK, capsys.readouterr()
+            assert main(["migrate", "--dsn", empty_dsn, "--backup", str(backup)]) == OK, capsys.readouterr()
 
-    upgrade()
+    upgrade(tmp_path / "pre.dump")
     transformed = {t for u in load(schema_folder) for t in u.transforms}
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         assert_at_head(conn, columns, before, transformed)
@@ -106,10 +108,17 @@ def test_a_filled_1_0_0_database_reaches_head_keeping_its_rows(how, leadboost_se
     assert main(["status", "--dsn", empty_dsn, "--json"]) == OK
     capsys.readouterr()
 
-    upgrade()  # again: a no-op
+    upgrade(tmp_path / "again.dump")  # again: a no-op
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         assert history_rows(conn) == recorded
         assert kept_rows(conn, table_columns(conn)) == head
+    assert not (tmp_path / "again.dump").exists(), "no backup when nothing is pending"
+    if how == "migrate":  # the pre-migration backup holds 1.0.0 as it was: restored elsewhere, every row is there
+        with fresh_database(leadboost_server, None) as restored:
+            restore_database(restored, tmp_path / "pre.dump")
+            with psycopg.connect(restored) as conn:
+                assert kept_rows(conn, columns) == before
+                assert conn.execute("SELECT to_regclass('sys.schema_upgrades')").fetchone() == (None,)
 
 
 def test_a_database_that_matches_no_release_is_refused_with_its_drift(empty_dsn, release_1_0_0, capsys):

@@ -62,9 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     _database_command(commands, "verify", verify.cmd_verify, "compare a live database with the contract and run "
                       "the document's verification block; exit 1 when it differs")
 
-    history.add_arguments(_database_command(
+    migrate = _database_command(
         commands, "migrate", scripts.cmd_migrate, "apply the pending upgrades (000_master_migration.sql: install "
-        "head, adopt a 1.0.0 database, refuse LB902-LB904), then compare with the contract: exit 1 when it differs"))
+        "head, adopt a 1.0.0 database, refuse LB902-LB904) after a pg_dump -Fc backup, then compare with the "
+        "contract: exit 1 when it differs")
+    history.add_arguments(migrate)
+    scripts.add_backup_arguments(migrate)
     history.add_arguments(_database_command(
         commands, "status", history.cmd_status, "the database's release, applied and pending upgrades, edited or "
         "unknown upgrade files, drift from the contract; exit 0 up to date, 1 drift, 9 refused, 10 pending"))

@@ -100,10 +100,49 @@ def _applied(result: MigrateResult) -> list[dict[str, object]]:
     return [{"upgrade": r.upgrade, "release": r.release, "duration_ms": r.duration_ms} for r in result.applied]
 
 
+def add_backup_arguments(command: argparse.ArgumentParser) -> None:
+    """``migrate --backup FILE`` / ``--no-backup`` (issue 16: the rollback plan's pre-migration backup)."""
+    command.add_argument("--backup", type=Path, metavar="FILE",
+                         help="pg_dump -Fc of the database before applying upgrades (default: "
+                              "backup_pre_migration-<database>-<UTC time>.dump here, taken only when the database "
+                              "holds our schemas and an upgrade is pending)")
+    command.add_argument("--no-backup", action="store_true", help="apply without taking the backup first")
+    command.add_argument("--bindir", type=Path, help="folder of pg_dump for --backup (default: local or embedded "
+                                                     "binaries fit for the server)")
+
+
+def backup_before_upgrading(args: argparse.Namespace, conn: psycopg.Connection, database: str) -> Path | None:
+    """The pre-migration backup: taken when upgrades are pending on a database that already holds the schema (a
+    fresh install has nothing to lose); a failed dump stops the command before anything changed."""
+    from datetime import UTC, datetime
+
+    from leadboost_schema.databases.backup import BackupError, dump_database
+    from leadboost_schema.upgrades.state import read_status
+
+    if args.no_backup:
+        return None
+    try:
+        status = read_status(conn, args.schema_dir)
+    except HistoryError:
+        return None  # run_migration reports the broken history
+    if status.state == "empty" or not status.pending:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.backup or Path(f"backup_pre_migration-{target.database_name(database)}-{stamp}.dump")
+    try:
+        with step(f"pg_dump -Fc of {target.database_name(database)} into {path} before upgrading"):
+            dump_database(database, path, args.bindir)
+    except BackupError as error:
+        raise CliError(f"{error} — nothing was migrated; fix it or pass --no-backup", SQL_FAILED) from None
+    progress(f"backup written: {path}; restore it with: leadboost-schema restore {path}")
+    return path
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     database = target.database_dsn(args.dsn)
     name = target.database_name(database)
     with target.connect(database) as conn:
+        backup = backup_before_upgrading(args, conn, database)
         try:
             result = run_migration(conn, args.schema_dir)
         except UpgradeRefused as refused:
@@ -115,6 +154,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"ok": report.ok, "database": name, "state_before": history.state_name(before),
                    "release_before": before.release, "release": after.release, "applied": _applied(result),
+                   "backup": str(backup) if backup else None,
                    "contract": report.as_dict(), "advice": "" if report.ok else history.NEEDS_UPGRADE_FILE})
         return OK if report.ok else DIFFERS
     if before.state == "empty":
