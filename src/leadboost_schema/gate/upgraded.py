@@ -55,7 +55,9 @@ def _upgrade(conn: psycopg.Connection, dsn: str, plan: GatePlan) -> Upgraded:
         cause = error.__cause__
         state = cause.diag.sqlstate if isinstance(cause, psycopg.Error) else "none"
         upgraded.failed_file = error.path.name if error.path else ""
-        upgraded.failure = f"SQLSTATE {state}: {str(error).strip().splitlines()[0]}"
+        # The runner's message starts with the full path: the file name says enough in a report.
+        message = str(error).strip().splitlines()[0].replace(f"{error.path}", upgraded.failed_file)
+        upgraded.failure = f"SQLSTATE {state}: {message}"
     upgraded.seconds = round(time.monotonic() - started, 2)
     return upgraded
 
