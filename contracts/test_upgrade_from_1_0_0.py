@@ -10,7 +10,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from contracts.test_psql_master import psql
 from leadboost_schema.catalog import drift
@@ -20,6 +19,7 @@ from leadboost_schema.cli.errors import OK, PENDING, REFUSED
 from leadboost_schema.databases.backup import restore_database
 from leadboost_schema.databases.clones import fresh_database
 from leadboost_schema.databases.sql_files import apply_sql_file
+from leadboost_schema.testing.data_fingerprint import kept_rows, table_columns
 from leadboost_schema.testing.invariants import violations
 from leadboost_schema.testing.release_data import fill_release_data
 from leadboost_schema.upgrades.files import load
@@ -42,26 +42,6 @@ def build_1_0_0(server, dsn: str, release: Path) -> None:
         assert done.returncode == 0, done.stderr
     with psycopg.connect(dsn, autocommit=True) as conn:
         fill_release_data(conn, tenants=3, rounds=100)
-
-
-def kept_rows(conn: psycopg.Connection, columns: dict[str, list[str]]) -> dict[str, tuple[int, str]]:
-    """Row count and md5 of the sorted rows of each table, reading only the given columns (those 1.0.0 had), so
-    a column an upgrade adds does not count as a changed row."""
-    parts = [sql.SQL("SELECT {name}, count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE"
-                     " \"C\"), '')) FROM (SELECT {cols} FROM {table}) AS r").format(
-        name=sql.Literal(name), cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
-        table=sql.Identifier(*name.split(".")))
-        for name, cols in sorted(columns.items())]
-    return {name: (count, digest) for name, count, digest in conn.execute(sql.SQL(" UNION ALL ").join(parts))}
-
-
-def table_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
-    rows = conn.execute(
-        "SELECT n.nspname || '.' || c.relname, array_agg(a.attname::text ORDER BY a.attnum) FROM pg_class AS c"
-        " JOIN pg_namespace AS n ON n.oid = c.relnamespace JOIN pg_attribute AS a ON a.attrelid = c.oid"
-        " WHERE n.nspname IN ('iam', 'finanzas', 'stock', 'gobernanza', 'sys', 'events', 'migration')"
-        " AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped GROUP BY 1").fetchall()
-    return dict(rows)
 
 
 def history_rows(conn: psycopg.Connection) -> list[tuple]:

@@ -2,6 +2,7 @@
 and collect them in a ``GateReport`` (``gate.report`` renders it as markdown and JSON)."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from leadboost_schema.catalog.snapshot import CONTRACT_PATH
 from leadboost_schema.gate.build import ROUNDS, TENANTS, Databases, build
 from leadboost_schema.gate.findings import CheckResult
 from leadboost_schema.gate.plan import GatePlan
+from leadboost_schema.gate.upgraded import Upgraded, upgraded_base
 from leadboost_schema.server import Server
 
 
@@ -31,10 +33,20 @@ class GateOptions:
 
 @dataclass(frozen=True)
 class GateContext:
+    """What every check gets. ``upgraded()``: the filled base upgraded by head's files, made on first use and
+    shared by checks 2, 3 and 6 (one migrate per run), dropped when the run ends (``stack``)."""
+
     server: Server
     plan: GatePlan
     databases: Databases
     options: GateOptions
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    def upgraded(self) -> Upgraded:
+        if "upgraded" not in self._shared:
+            self._shared["upgraded"] = self.stack.enter_context(upgraded_base(self.databases, self.plan))
+        return self._shared["upgraded"]
 
 
 def _history(ctx: GateContext) -> CheckResult:
@@ -44,12 +56,12 @@ def _history(ctx: GateContext) -> CheckResult:
 
 def _equivalence(ctx: GateContext) -> CheckResult:
     from leadboost_schema.gate.equivalence import check_upgrade_equals_fresh
-    return check_upgrade_equals_fresh(ctx.databases, ctx.plan)
+    return check_upgrade_equals_fresh(ctx.databases, ctx.plan, ctx.upgraded())
 
 
 def _data_kept(ctx: GateContext) -> CheckResult:
     from leadboost_schema.gate.data_kept import check_data_kept
-    return check_data_kept(ctx.databases, ctx.plan)
+    return check_data_kept(ctx.databases, ctx.plan, ctx.upgraded())
 
 
 def _locks(ctx: GateContext) -> CheckResult:
@@ -65,7 +77,7 @@ def _load(ctx: GateContext) -> CheckResult:
 
 def _old_clients(ctx: GateContext) -> CheckResult:
     from leadboost_schema.gate.compat import check_old_clients
-    return check_old_clients(ctx.databases, ctx.plan)
+    return check_old_clients(ctx.databases, ctx.plan, ctx.upgraded())
 
 
 # The checks in the order they run and report (issue 12's numbering): the cheap, static ones first.
@@ -123,12 +135,13 @@ def run_gate(server: Server, plan: GatePlan, options: GateOptions = GateOptions(
     report.checks.append(CheckResult("build", figures={"seconds": round(time.monotonic() - started, 1),
                                                        "base rows": report.base_rows}))
     context = GateContext(server, plan, databases, options)
-    for name in names:
-        if progress:
-            progress(f"gate: {name}")
-        began = time.monotonic()
-        result = CHECKS[name](context)
-        result.figures.setdefault("seconds", round(time.monotonic() - began, 1))
-        report.checks.append(result)
+    with context.stack:
+        for name in names:
+            if progress:
+                progress(f"gate: {name}")
+            began = time.monotonic()
+            result = CHECKS[name](context)
+            result.figures.setdefault("seconds", round(time.monotonic() - began, 1))
+            report.checks.append(result)
     report.seconds = time.monotonic() - started
     return report

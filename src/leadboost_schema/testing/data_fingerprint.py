@@ -10,6 +10,9 @@ Run it as the owner (or a superuser): a role subject to row-level security would
 fingerprint, so that is refused (``row_security_active`` is checked in the same query). Inside a caller's
 transaction it sees that transaction's own changes. For many reads of the same tables, build the query once with
 ``fingerprint_query`` and pass it as ``query=`` (one round trip per read).
+
+``kept_rows(conn, columns)`` is the same count and md5 over chosen columns only (``table_columns`` of an older
+release): what an upgrade must keep, so that a column it adds does not count as a changed row.
 """
 from __future__ import annotations
 
@@ -89,3 +92,26 @@ def fingerprint_changes(before: Fingerprint, after: Fingerprint) -> list[str]:
         else:
             lines.append(f"{name}: {old[0]} rows, same count, rows changed")
     return lines
+
+
+def table_columns(conn: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS) -> dict[str, list[str]]:
+    """``{"schema.table": [column, …]}`` in column order, for every table a fingerprint covers."""
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname, array_agg(a.attname::text ORDER BY a.attnum) FROM pg_class AS c"
+        " JOIN pg_namespace AS n ON n.oid = c.relnamespace JOIN pg_attribute AS a ON a.attrelid = c.oid"
+        " WHERE n.nspname = ANY (%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " AND a.attnum > 0 AND NOT a.attisdropped GROUP BY 1", (list(schemas),)).fetchall()
+    return dict(rows)
+
+
+def kept_rows(conn: psycopg.Connection, columns: dict[str, list[str]]) -> Fingerprint:
+    """Row count and md5 of the sorted rows of each table, reading only the given columns (those an older release
+    had). A table or column that is gone makes the query fail (42P01 / 42703): the caller checks presence first."""
+    if not columns:
+        return {}
+    parts = [sql.SQL("SELECT {name}, count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE"
+                     " \"C\"), '')) FROM (SELECT {cols} FROM {table}) AS r").format(
+        name=sql.Literal(name), cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+        table=sql.Identifier(*name.split(".")))
+        for name, cols in sorted(columns.items())]
+    return {name: (count, digest) for name, count, digest in conn.execute(sql.SQL(" UNION ALL ").join(parts))}

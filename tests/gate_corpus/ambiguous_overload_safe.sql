@@ -1,0 +1,29 @@
+-- ambiguous_overload_safe.sql — the noted reservation under a new name: base's calls of stock.reserve_inventory
+-- resolve as before (one overload), new clients call stock.reserve_inventory_noted.
+-- release: 1.1.0
+-- transaction: file
+-- down: ambiguous_overload_safe.down.sql
+-- breaking: no
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
+CREATE OR REPLACE FUNCTION stock.reserve_inventory_noted(
+    p_tenant_id uuid,
+    p_sku text,
+    p_quantity integer,
+    p_expected_version integer,
+    p_note text DEFAULT NULL)
+RETURNS TABLE (success boolean, reason text, current_version integer,
+               quantity_on_hand integer, quantity_reserved integer)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM stock.change_reservation(p_tenant_id, p_sku, p_quantity, p_expected_version, 1)
+$$;
+COMMENT ON FUNCTION stock.reserve_inventory_noted(uuid, text, integer, integer, text) IS 'reserve_inventory with a note.';
+REVOKE ALL ON FUNCTION stock.reserve_inventory_noted(uuid, text, integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stock.reserve_inventory_noted(uuid, text, integer, integer, text) TO leadboost_app;
+
+RESET statement_timeout;
+RESET lock_timeout;
