@@ -53,7 +53,7 @@ def release_tenant(conn: psycopg.Connection, rounds: int) -> uuid.UUID:
 def public_round(call: Call, tenant: uuid.UUID, n: int) -> None:
     """Round ``n`` of one tenant's application calls, 1.0.0 signatures only: a posting (one in ten reversed), a
     reservation (every other one half released), governance checks, an exactly-once key, a saga, an event (a
-    snapshot every tenth). Each ``call`` is one statement; the round stops at the first error. Round numbers must
+    snapshot every tenth), and a read of each domain's view as the app reads them. Each ``call`` is one statement; the round stops at the first error. Round numbers must
     not repeat for a tenant (keys and streams are named after them)."""
     amount = 10 + n
     legs = [{"account_type": "CASH", "amount": amount, "direction": 1},
@@ -64,6 +64,7 @@ def public_round(call: Call, tenant: uuid.UUID, n: int) -> None:
                    (tenant, json.dumps(legs), currency, f"sale {n}", uuid.uuid4())).fetchone()[0]
     if n % 10 == 0:
         call("SELECT finanzas.reverse_transaction(%s, %s, 'refund')", (tenant, posting))
+    call("SELECT balance FROM finanzas.account_balances WHERE tenant_id = %s AND account_type = 'CASH'", (tenant,))
 
     sku = f"ITEM-{n % ITEMS + 1}"
     version = call("SELECT version FROM stock.inventory_items WHERE tenant_id = %s AND sku = %s",
@@ -76,6 +77,7 @@ def public_round(call: Call, tenant: uuid.UUID, n: int) -> None:
     call("SELECT gobernanza.validate_action(%s, 'ads.spend', %s)", (tenant, n % 5))
     call("SELECT gobernanza.validate_action(%s, 'api.call')", (tenant,))
     call("SELECT gobernanza.record_action_outcome(%s, 'ads.risky', %s)", (tenant, n % 4 != 0))
+    call("SELECT count(*) FROM gobernanza.active_policies WHERE tenant_id = %s", (tenant,))
 
     key = f"order-{n}"
     token = call("SELECT lock_token FROM sys.claim_request_key(%s, %s, %s)",
@@ -91,6 +93,7 @@ def public_round(call: Call, tenant: uuid.UUID, n: int) -> None:
     if n % 3 == 0:
         call("SELECT sys.record_step_failure(%s, %s, 2, 'declined')", (tenant, saga))
         call("SELECT sys.record_compensation_done(%s, %s, 1)", (tenant, saga))
+    call("SELECT count(*) FROM sys.active_sagas WHERE tenant_id = %s", (tenant,))
 
     stream = f"account-{n % STREAMS}"
     head = call("SELECT count(*) FROM events.event_store WHERE tenant_id = %s AND stream_id = %s",
@@ -99,6 +102,8 @@ def public_round(call: Call, tenant: uuid.UUID, n: int) -> None:
          (tenant, stream, json.dumps({"balance": n, f"k{n % 7}": n}), head))
     if n % 10 == 9:
         call("SELECT events.create_snapshot(%s, %s)", (tenant, stream))
+    call("SELECT current_version FROM events.stream_summary WHERE tenant_id = %s AND stream_id = %s",
+         (tenant, stream))
 
 
 def _backfilled_rows(conn: psycopg.Connection, tenant: uuid.UUID, n: int) -> None:
