@@ -18,6 +18,12 @@
 SET lock_timeout = '5s';
 SET statement_timeout = '1min';
 
+-- Every lock this file needs on the hot ledger, taken first and in the order the application takes them: a posting
+-- locks transactions, then ledger_entries; a balance read locks the view, then ledger_entries (LOCK on the view
+-- also locks ledger_entries). Taken later, one at a time, the view's lock came after ledger_entries' and a balance
+-- read waiting for ledger_entries while holding the view deadlocked with this upgrade (40P01, ~1 s blocked).
+LOCK TABLE finanzas.transactions, finanzas.account_balances IN ACCESS EXCLUSIVE MODE;
+
 -- Tenant-scoped keys (indexes built by 0001).
 ALTER TABLE finanzas.transactions DROP CONSTRAINT transactions_reverses_transaction_id_fkey;
 ALTER TABLE finanzas.transactions DROP CONSTRAINT transactions_reverses_transaction_id_key;

@@ -19,7 +19,7 @@ SELECT clock_timestamp() AS lb_started
 \gset
 \ir 0002_ledger_balanced_per_leg_and_stored_balances.sql
 INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
-VALUES ('0002_ledger_balanced_per_leg_and_stored_balances.sql', '1.1.0', '08425506ea6b785fc1552db6e0e84a8c5767d2af8cd707c465144af20ae43f6a', 'upgrade',
+VALUES ('0002_ledger_balanced_per_leg_and_stored_balances.sql', '1.1.0', 'e61cddc1466f1e516c2383abf43571b13de9f34696295aa6e2e8e522bbf4345b', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif

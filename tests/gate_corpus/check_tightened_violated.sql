@@ -1,0 +1,13 @@
+-- check_tightened_violated.sql — gate corpus (unsafe): a CHECK the filled rows violate (items are stocked with hundreds), validated at once: fails with 23514.
+-- release: 1.1.0
+-- transaction: file
+-- down: irreversible — test data for the gate's lock check, never applied to a real database
+-- breaking: no
+SET lock_timeout = '5s';
+SET statement_timeout = '1min';
+
+ALTER TABLE stock.inventory_items
+    ADD CONSTRAINT inventory_items_quantity_on_hand_small CHECK (quantity_on_hand < 100);
+
+RESET lock_timeout;
+RESET statement_timeout;
