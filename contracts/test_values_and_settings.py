@@ -99,6 +99,18 @@ def test_the_action_check_holds_without_standard_conforming_strings(world: World
     assert result.sqlstate == "LB301", result
 
 
+@pytest.mark.parametrize("length", [199, 200, 201, 5000])
+def test_a_refused_action_is_quoted_in_the_message_up_to_200_characters(world: World, length: int) -> None:
+    """LB301 quotes the bad action so the caller sees what was sent, but never more than its first 200
+    characters (a megabyte of garbage is not echoed back into logs): shorter ones whole, longer ones cut at 200."""
+    action = "Z" * length
+    with psycopg.connect(world.dsn, autocommit=True) as conn, rolled_back(conn):
+        result = attempt(conn, "SELECT * FROM gobernanza.validate_action(%s, %s, 1)", (world.a.tenant_id, action))
+    assert result.sqlstate == "LB301", result
+    quoted = re.search(r"got '(Z*)'", result.error.diag.message_primary).group(1)
+    assert quoted == action[:200]
+
+
 # --- NaN, firebase_id, the binding ------------------------------------------------------------------------------
 
 def test_the_numeric_columns_with_a_check_are_the_known_ones() -> None:

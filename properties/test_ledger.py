@@ -165,3 +165,32 @@ def test_a_reversal_is_the_exact_mirror_of_the_original(leadboost_example, make_
             (tenant,))}
         expected = {key: model.balances().get(key, 0) for key in balances}
         assert balances == expected, f"balances after the reversals: {balances}, the model says {expected}"
+
+
+@PROPERTY
+@given(legs=lb.make_balanced_legs(max_legs=5), currency=lb.make_currency(), data=st.data())
+def test_a_retry_with_the_legs_in_another_order_is_the_same_posting(leadboost_example, make_tenant, legs, currency,
+                                                                     data):
+    """Invariant (retry): posting again under the same transaction id with the same legs in ANY order answers the
+    earlier id and changes nothing (schema/README.md "Retries and lost answers": the same posting — legs are a
+    multiset, not a list); and every stored balance counts exactly the legs posted to its account
+    (account_balances.entry_count = the number of ledger entries)."""
+    shuffled = data.draw(st.permutations(legs), label="retried legs")
+    with leadboost_example() as conn:
+        tenant = make_tenant(conn)
+        tx_id = uuid.uuid4()
+        first = conn.execute("SELECT finanzas.post_transaction(%s, %s, %s, NULL, %s)",
+                             (tenant, _jsonb(legs), currency, tx_id)).fetchone()[0]
+        again = conn.execute("SELECT finanzas.post_transaction(%s, %s, %s, NULL, %s)",
+                             (tenant, _jsonb(shuffled), currency, tx_id)).fetchone()[0]
+        assert first == again == tx_id
+        count = conn.execute("SELECT count(*) FROM finanzas.ledger_entries WHERE tenant_id = %s",
+                             (tenant,)).fetchone()[0]
+        assert count == len(legs), f"{count} legs stored for {len(legs)} posted"
+        counted = dict(conn.execute(
+            "SELECT b.account_type, b.entry_count FROM finanzas.account_balances AS b WHERE b.tenant_id = %s",
+            (tenant,)).fetchall())
+        legs_per_account = dict(conn.execute(
+            "SELECT account_type, count(*) FROM finanzas.ledger_entries WHERE tenant_id = %s GROUP BY 1",
+            (tenant,)).fetchall())
+        assert counted == legs_per_account, f"entry_count {counted}, legs {legs_per_account}"

@@ -474,10 +474,13 @@ BEGIN
         SELECT t.tenant_id = p_tenant_id AND t.currency = p_currency
                AND t.description IS NOT DISTINCT FROM p_description
                AND t.reverses_transaction_id IS NULL
-               AND (SELECT array_agg(ROW(e.account_type, e.amount, e.direction)::text ORDER BY 1)
+               -- Legs compared as sorted lists (a multiset): the same legs in another order are the same posting.
+               AND (SELECT array_agg(ROW(e.account_type, e.amount, e.direction)::text
+                                     ORDER BY ROW(e.account_type, e.amount, e.direction)::text)
                       FROM finanzas.ledger_entries AS e
                      WHERE e.transaction_id = t.id AND e.tenant_id = t.tenant_id)
-                 = (SELECT array_agg(ROW(l.a, l.m::numeric(19, 4), l.d)::text ORDER BY 1)
+                 = (SELECT array_agg(ROW(l.a, l.m::numeric(19, 4), l.d)::text
+                                     ORDER BY ROW(l.a, l.m::numeric(19, 4), l.d)::text)
                       FROM unnest(leg_accounts, leg_amounts, leg_directions) AS l (a, m, d))
           INTO same_content
           FROM finanzas.transactions AS t WHERE t.tenant_id = p_tenant_id AND t.id = tx_id;

@@ -17,7 +17,7 @@ ALLOWED = {
     "upgrades": {"server", "databases", "catalog"},
     "backfill": {"server", "databases", "catalog"},
     "gate": {"server", "databases", "catalog", "testing", "upgrades"},
-    "mutation": {"server", "databases", "catalog", "testing"},
+    "mutation": {"server", "databases", "catalog", "testing", "upgrades"},
     "pytest_plugin": {"server", "databases", "catalog", "testing", "upgrades"},
     "cli": {"server", "databases", "catalog", "testing", "upgrades", "backfill", "gate", "bench", "mutation"},
 }

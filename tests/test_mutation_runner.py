@@ -105,3 +105,32 @@ def test_nothing_is_left_on_the_server(tmp_path, leadboost_server):
         left = {row[0] for row in admin.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)",
                                                 (sorted(names | {n + "_building" for n in names}),))}
     assert left == set()
+
+
+def test_a_head_file_mutant_installed_file_by_file_is_still_adopted_as_head(tmp_path, leadboost_server):
+    """The runner regenerates the mutant's history.sql (its head fingerprint): the head files of the workspace run
+    one by one (the document's option B) are then recognised as head by its master, as the project's own are; a
+    stale fingerprint would refuse them (LB904) and kill every mutant of 001-007 for bookkeeping."""
+    import psycopg
+
+    from leadboost_schema.databases.clones import fresh_database
+    from leadboost_schema.databases.sql_files import apply_sql_file
+    from leadboost_schema.mutation.runner import _drop_templates, prepare
+    from leadboost_schema.upgrades.regenerate import HEAD_FILES
+
+    project = Path(__file__).resolve().parents[1]
+    generated = generate(project / "schema", "007_*.sql", ("constant",))
+    mutant = next(m for m in generated.mutants if "CHECK" in m.before)  # a CHECK bound: in the catalog fingerprint
+    workspace = tmp_path / "workspace"
+    try:
+        prepare(leadboost_server, project, workspace, mutant, generated.edits[mutant.id])
+        history = (workspace / "schema" / "upgrades" / "history.sql").read_text(encoding="utf-8")
+        assert history != (project / "schema" / "upgrades" / "history.sql").read_text(encoding="utf-8")
+        with fresh_database(leadboost_server, None) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+            for name in HEAD_FILES:
+                conn.execute((workspace / "schema" / name).read_bytes())
+            apply_sql_file(conn, workspace / "schema" / "000_master_migration.sql")
+            hows = {row[0] for row in conn.execute("SELECT how FROM sys.schema_upgrades")}
+        assert hows == {"adopted"}
+    finally:
+        _drop_templates(leadboost_server, workspace / "schema")

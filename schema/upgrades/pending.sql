@@ -108,3 +108,16 @@ VALUES ('0061_tenant_scoped_ids.sql', '1.1.0', 'ae14e57a2c8716f46d9def9a250629dc
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0070_post_transaction_retry_any_leg_order.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0070_post_transaction_retry_any_leg_order.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0070_post_transaction_retry_any_leg_order.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0070_post_transaction_retry_any_leg_order.sql', '1.1.0', '3b06dcd840d638a4f7f5763fddf99599c7b4364ce376c00084d1b9076c67173b', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif

@@ -233,16 +233,40 @@ def enable_always(statement: Statement, target: Target, _: Context) -> Iterator[
 
 
 def with_check(statement: Statement, target: Target, _: Context) -> Iterator[Candidate]:
-    """A policy's ``WITH CHECK (...)`` dropped (writes are then checked by USING only, or not at all)."""
+    """A policy's ``WITH CHECK (...)`` dropped (writes are then checked by USING only, or not at all). Not when
+    the check repeats USING token for token: PostgreSQL checks new rows with USING when WITH CHECK is absent, so
+    that mutant is equivalent by construction (it would only be listed as such by hand, every run)."""
     if target.kind != "policy":
         return
     tokens = statement.tokens
+    using = _parenthesised_after(tokens, "USING")
     for index, token in enumerate(tokens[:-2]):
         if token.is_word("WITH") and tokens[index + 1].is_word("CHECK") and tokens[index + 2].text == "(":
-            close = next(i for i in range(index + 3, len(tokens))
-                         if tokens[i].text == ")" and tokens[i].depth == tokens[index + 2].depth)
+            close = _closing(tokens, index + 2)
+            if using is not None and _same_tokens(tokens[index + 2:close + 1], using):
+                continue
             yield Candidate("with-check", ((token.start, tokens[close].end, ""),), token.start,
                             f"dropped {_text(statement, index, close + 1)}")
+
+
+def _closing(tokens: tuple[Token, ...], opening: int) -> int:
+    return next(i for i in range(opening + 1, len(tokens))
+                if tokens[i].text == ")" and tokens[i].depth == tokens[opening].depth)
+
+
+def _parenthesised_after(tokens: tuple[Token, ...], word: str) -> tuple[Token, ...] | None:
+    """The ``( ... )`` right after the first ``word`` (a policy's USING expression), or None."""
+    for index, token in enumerate(tokens[:-1]):
+        if token.is_word(word) and tokens[index + 1].text == "(":
+            return tokens[index + 1:_closing(tokens, index + 1) + 1]
+    return None
+
+
+def _same_tokens(a: tuple[Token, ...], b: tuple[Token, ...]) -> bool:
+    """Same expression text, ignoring whitespace, comments and the case of keywords and identifiers."""
+    def words(tokens: tuple[Token, ...]) -> list[str]:
+        return [t.text if t.kind == "string" else t.upper for t in tokens if t.kind != "comment"]
+    return words(a) == words(b)
 
 
 def grant(statement: Statement, target: Target, _: Context) -> Iterator[Candidate]:

@@ -1,6 +1,7 @@
 """Running mutants: each in a workspace of its own (the schema folder with the mutated file, and a copy of the
-package whose ``contract.json`` is regenerated from the mutant — what a developer does after editing, so the
-catalog-equals-contract tests do not kill every mutant), its template built on the one shared server, and the
+package whose ``contract.json`` is regenerated from the mutant, as are ``upgrades/history.sql`` and ``pending.sql``
+— what a developer does after editing, so the catalog-equals-contract, generated-files-are-fresh and adopt-as-head
+tests do not kill every mutant), its template built on the one shared server, and the
 tests that exercise it run by pytest in a subprocess pointed at that server and workspace, ``-x``: the first
 failure kills it. Several mutants run at once (``jobs``); a run longer than ``timeout`` counts as killed."""
 from __future__ import annotations
@@ -29,6 +30,8 @@ from leadboost_schema.mutation.mutants import Mutant, apply_edits
 from leadboost_schema.mutation.test_map import TestMap
 from leadboost_schema.server import Server
 from leadboost_schema.server.our_databases import drop_database, schema_hash, template_names
+from leadboost_schema.upgrades.files import HISTORY, UPGRADES
+from leadboost_schema.upgrades.regenerate import write_generated_files
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # Tests of the tests are not run against mutants: a broken-variant test ("…_is_caught", properties/broken_variants)
@@ -91,11 +94,8 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
     workspace = Path(tempfile.mkdtemp(prefix="lb_mutant_"))
     schema = workspace / "schema"
     try:
-        _lay_out(config.project, workspace, mutant, mutant_edits)
         try:
-            template = ensure_template(config.server, schema)
-            with fresh_database(config.server, template) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
-                write_contract(conn, workspace / "src" / "leadboost_schema" / "catalog" / "contract.json")
+            prepare(config.server, config.project, workspace, mutant, mutant_edits)
         except (psycopg.Error, SchemaFileError) as error:  # the mutated schema does not even migrate
             return Outcome(mutant, "unviable", time.monotonic() - started, modules, _first_line(error))
         if not modules:
@@ -105,6 +105,22 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
     finally:
         _drop_templates(config.server, schema)
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def prepare(server: Server, project: Path, workspace: Path, mutant: Mutant,
+            edits: tuple[tuple[int, int, str], ...]) -> None:
+    """Lay out the mutant's workspace and regenerate what a developer regenerates after editing the schema (the
+    generated upgrade files, then the contract), leaving its template built on ``server``."""
+    _lay_out(project, workspace, mutant, edits)
+    schema = workspace / "schema"
+    if (schema / UPGRADES / HISTORY).is_file():
+        # Before the template: the generated files are part of the schema folder the template is keyed by. The
+        # head fingerprint in history.sql covers every function body, CHECK and grant of 001-007, so a stale one
+        # makes the master refuse a head installed file by file (LB904): a kill by bookkeeping, not behaviour.
+        write_generated_files(server, schema)
+    template = ensure_template(server, schema)
+    with fresh_database(server, template) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        write_contract(conn, workspace / "src" / "leadboost_schema" / "catalog" / "contract.json")
 
 
 def _lay_out(project: Path, workspace: Path, mutant: Mutant, edits: tuple[tuple[int, int, str], ...]) -> None:

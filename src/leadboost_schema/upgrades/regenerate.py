@@ -27,6 +27,12 @@ def head_fingerprint(server: Server, schema_dir: Path) -> str:
         return catalog_fingerprint(conn, schema_dir)
 
 
+def write_generated_files(server: Server, schema_dir: Path) -> None:
+    """Rewrite history.sql and pending.sql for the schema files as they are now (the head fingerprint included):
+    what ``contract --write`` does to them, for a scratch copy of schema/ whose head files were edited."""
+    _write_changed(generated_files(schema_dir, head_fingerprint(server, schema_dir)))
+
+
 def expected_files(server: Server, schema_dir: Path, contract_path: Path = CONTRACT_PATH) -> dict[Path, str]:
     """Every derived file and the text it must hold for the schema files as they are now."""
     wanted = generated_files(schema_dir, head_fingerprint(server, schema_dir))
