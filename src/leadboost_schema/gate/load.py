@@ -46,6 +46,9 @@ def _locate(statement: str, plan: GatePlan) -> str:
     lines = [line.strip() for line in code.splitlines() if line.strip()]
     if not lines:
         return ""
+    for upgrade in plan.new_upgrades:  # the runner's record of a file, the last statement of its transaction
+        if lines[0].startswith("INSERT INTO sys.schema_upgrades") and f"'{upgrade.name}'" in code:
+            return f"{upgrade.name}:COMMIT"
     for upgrade in plan.new_upgrades:
         text = upgrade.path.read_text(encoding="utf-8")
         index = text.find(lines[0])
@@ -103,6 +106,7 @@ def check_under_load(dbs: Databases, plan: GatePlan, max_blocked_s: float = 1.0,
         workload.finish()
         monitor.stop()
     _figures(result, workload.calls, monitor, began, ended, migration.seconds, clients)
+    result.figures["blocked by upgrade"] = _blocked_by_upgrade(workload.calls, monitor, plan, began, ended)
     result.findings += _findings(workload, monitor, plan, began, ended, max_blocked_s)
     if migration.error is not None:
         sqlstate, message = _sqlstate_of(migration.error)
@@ -140,6 +144,25 @@ def _figures(result: CheckResult, calls: list[CallRecord], monitor: LockWaitMoni
         result.figures["errors by SQLSTATE"] = [
             {"sqlstate": state, "calls": len(found), "functions": ", ".join(sorted({c.what for c in found})),
              "first message": found[0].message} for state, found in sorted(errors.items())]
+
+
+def _blocked_by_upgrade(calls: list[CallRecord], monitor: LockWaitMonitor, plan: GatePlan, began: float,
+                        ended: float) -> list[dict[str, object]]:
+    """Per new upgrade, the calls that waited for one of its statements (a call's blocked time counts for the
+    upgrade its longest wait was on): how many, the longest and the 99th percentile of their blocked time."""
+    waited: dict[str, list[float]] = defaultdict(list)
+    for call in _during(calls, began, ended):
+        seconds, longest = blocked_seconds(monitor.waits, call.pid, call.started, call.ended)
+        if longest is not None:
+            upgrade = _locate(longest.migrator_statement, plan).partition(":")[0] or "(not an upgrade statement)"
+            waited[upgrade].append(seconds)
+    return [{"upgrade": upgrade.name, "calls blocked": len(waited.get(upgrade.name, [])),
+             "max blocked ms": round(max(waited.get(upgrade.name, []), default=0) * 1000, 1),
+             "p99 blocked ms": round(p99(waited.get(upgrade.name, [])) * 1000, 1)}
+            for upgrade in plan.new_upgrades] + [
+            {"upgrade": other, "calls blocked": len(found), "max blocked ms": round(max(found) * 1000, 1),
+             "p99 blocked ms": round(p99(found) * 1000, 1)}
+            for other, found in sorted(waited.items()) if other not in {u.name for u in plan.new_upgrades}]
 
 
 def _findings(workload: Workload, monitor: LockWaitMonitor, plan: GatePlan, began: float, ended: float,
