@@ -34,9 +34,12 @@ def plan_between(base_dir: Path, head_dir: Path, base: str | None = None) -> Gat
 
 
 def plan_from_git(repo: Path, head_dir: Path, workdir: Path, base: str | None = None) -> GatePlan:
-    """Base's schema/ read from ``repo``'s git history at ``base`` (default: the last release) into ``workdir``."""
+    """Base's schema folder read from ``repo``'s git history at ``base`` (default: the last release) into
+    ``workdir``: the folder at head's path inside ``repo`` (``schema`` when head lies outside it)."""
     name = base or last_release()
-    base_dir = schema_at(revision_of(name), repo, workdir / "base")
+    inside = head_dir.resolve().is_relative_to(repo.resolve())
+    folder = head_dir.resolve().relative_to(repo.resolve()).as_posix() if inside else "schema"
+    base_dir = schema_at(revision_of(name), repo, workdir / "base", folder)
     return plan_between(base_dir, head_dir, name)
 
 
