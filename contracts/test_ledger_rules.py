@@ -74,7 +74,7 @@ def test_a_retried_id_is_accepted_only_for_the_same_posting_of_the_same_tenant(l
                                                                              difference, caller):
     """A posting retried under its id returns the id and writes nothing only when everything is the same —
     currency, description, the legs as a multiset; anything else is refused with LB111 and writes nothing. (Ids are
-    per tenant since upgrade 0002: another tenant's use of the id is a new posting,
+    per tenant since upgrade 0003: another tenant's use of the id is a new posting,
     contracts/test_ledger_attacks.py::test_another_tenants_transaction_id_is_free_for_this_tenant.)"""
     tenant = make_tenant(leadboost_conn)
     transaction_id = uuid.uuid4()

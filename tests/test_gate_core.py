@@ -115,14 +115,14 @@ def test_an_edited_upgrade_is_refused_once_its_release_is_cut(cut, severity, say
 def test_a_removed_file_and_a_new_file_numbered_inside_the_history_are_errors(tmp_path, leadboost_server):
     head = _head_copy(tmp_path)
     (head / "upgrades" / "0051_server_side_costs.sql").unlink()
-    late = head / "upgrades" / "0055_late.sql"
-    late.write_text("-- 0055_late.sql\n-- release: 1.1.0\n-- transaction: file\n-- down: irreversible — test\n"
+    late = head / "upgrades" / "0056_late.sql"
+    late.write_text("-- 0056_late.sql\n-- release: 1.1.0\n-- transaction: file\n-- down: irreversible — test\n"
                     "-- breaking: no\nSELECT 1;\n", encoding="utf-8")
     result = check_history(leadboost_server, plan_between(schema_dir(), head), tmp_path / "contract.json")
 
     said = {f.where: f.message for f in errors(result)}
     assert "is removed from head" in said["0051_server_side_costs.sql"]
-    assert "numbered before base's last upgrade" in said["0055_late.sql"]
+    assert "numbered before base's last upgrade" in said["0056_late.sql"]
 
 
 def test_a_new_file_of_a_cut_release_is_an_error(tmp_path, leadboost_server):

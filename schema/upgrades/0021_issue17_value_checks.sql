@@ -9,6 +9,12 @@
 SET lock_timeout = '5s';
 SET statement_timeout = '1min';
 
+-- Every table this file alters, locked first and together: taken one ALTER at a time, each later lock could wait
+-- for the application (or the backfill) while the tables before it stayed locked. The policies first (the only
+-- one the application calls reach), then the backfill's tables with its control table first.
+LOCK TABLE gobernanza.policies, migration.batch_control, migration.raw_signals, migration.campaigns,
+    migration.audit_logs IN ACCESS EXCLUSIVE MODE;
+
 -- NaN passes `> 0` and `>= 0` (it sorts above every number): a NaN cap never triggers.
 -- replaced by the next statement, in the same transaction:
 -- squawk-ignore ban-drop-constraint

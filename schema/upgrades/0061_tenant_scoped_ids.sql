@@ -1,16 +1,25 @@
 -- 0061_tenant_scoped_ids.sql — issue 17.6 for sagas and events, and the Citus rule as a catalog contract: saga
--- ids (LB508) and event ids (LB605) are scoped to the tenant as transaction ids are since 0002 — a session bound to
+-- ids (LB508) and event ids (LB605) are scoped to the tenant as transaction ids are since 0003 — a session bound to
 -- A gets for B's saga or event id the answer of an unused id (no existence oracle, no squatting, no wait on B's
 -- uncommitted row). Keys become sys.sagas (tenant_id, id), sys.saga_steps (tenant_id, saga_id, step_index) and
 -- (tenant_id, saga_id, step_name) with FK (tenant_id, saga_id), events.event_store (tenant_id, event_id),
 -- stock.inventory_items and gobernanza.policies (tenant_id, id); the saga functions, sys.active_sagas and
 -- events.append_event look ids up with their tenant. Uses the indexes 0060 built concurrently.
+-- Only catalog changes run under its ACCESS EXCLUSIVE locks, taken first: the saga step FOREIGN KEY is added NOT VALID
+-- (0062 validates it); the saga report functions and sys.active_sagas got their tenant-scoped bodies from 0055.
 -- release: 1.1.0
 -- transaction: file
 -- down: irreversible — afterwards two tenants may hold the same saga or event id, which the 1.0.0 keys (id), (event_id) cannot hold
 -- breaking: contract — a saga id or event id another tenant used is no longer refused (LB508, LB605): issue 17.6's isolation promise; the internal sys.saga_report and sys.assert_earlier_steps_succeeded take the tenant as first argument
 SET lock_timeout = '5s';
 SET statement_timeout = '1min';
+
+-- Every lock this file needs, taken first and in the order the application takes them: a saga call (start_saga,
+-- the step reports, sys.active_sagas) locks sagas, then saga_steps; no public function takes two of event_store,
+-- inventory_items and policies. Taken one at a time later, a call holding one table while waiting for the next
+-- could deadlock with this upgrade, and each wait would stretch the time the earlier tables stay locked.
+LOCK TABLE sys.sagas, sys.saga_steps, events.event_store, stock.inventory_items, gobernanza.policies
+    IN ACCESS EXCLUSIVE MODE;
 
 -- Sagas and their steps (indexes built by 0060).
 ALTER TABLE sys.saga_steps DROP CONSTRAINT saga_steps_saga_fkey;
@@ -24,8 +33,7 @@ ALTER TABLE sys.saga_steps
 ALTER TABLE sys.saga_steps ADD CONSTRAINT saga_steps_tenant_id_saga_id_step_name_key
     UNIQUE USING INDEX saga_steps_tenant_id_saga_id_step_name_key;
 ALTER TABLE sys.saga_steps ADD CONSTRAINT saga_steps_saga_fkey FOREIGN KEY (tenant_id, saga_id)
-    REFERENCES sys.sagas (tenant_id, id) ON UPDATE RESTRICT ON DELETE CASCADE NOT VALID;
-ALTER TABLE sys.saga_steps VALIDATE CONSTRAINT saga_steps_saga_fkey;
+    REFERENCES sys.sagas (tenant_id, id) ON UPDATE RESTRICT ON DELETE CASCADE NOT VALID;  -- validated by 0062
 
 -- Event ids, inventory items, policies.
 ALTER TABLE events.event_store DROP CONSTRAINT event_store_event_id_key;
@@ -96,190 +104,9 @@ END
 $$;
 COMMENT ON FUNCTION sys.start_saga(uuid, text, jsonb, jsonb, uuid) IS 'Starts a saga of the given steps (JSON array of distinct names, run in order) in state RUNNING and returns its id. Idempotent when p_saga_id is given: the same definition returns the id, another raises LB508 (saga ids are scoped to the tenant: another tenant''s saga with that id does not count). Raises LB001–LB006, LB503, LB508.';
 
-DROP FUNCTION IF EXISTS sys.assert_earlier_steps_succeeded(uuid, integer);  -- before 1.1.0: without the tenant
-CREATE OR REPLACE FUNCTION sys.assert_earlier_steps_succeeded(p_tenant_id uuid, p_saga_id uuid, p_step_index integer)
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    blocking integer;
-BEGIN
-    SELECT min(x.step_index) INTO blocking FROM sys.saga_steps AS x
-     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index < p_step_index
-       AND x.status <> 'SUCCEEDED';
-    IF blocking IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB504',
-            MESSAGE = format('saga %s: step %s reported before step %s succeeded', p_saga_id, p_step_index, blocking);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION sys.assert_earlier_steps_succeeded(uuid, uuid, integer) IS 'Internal: raises LB504 when a step before p_step_index has not succeeded.';
-
-DROP FUNCTION IF EXISTS sys.saga_report(uuid, boolean, integer);  -- before 1.1.0: without the tenant
-CREATE OR REPLACE FUNCTION sys.saga_report(p_tenant_id uuid, p_saga_id uuid, p_applied boolean, p_step_index integer)
-RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
-LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT p_applied,
-           s.state,
-           (SELECT st.status FROM sys.saga_steps AS st
-             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.step_index = p_step_index),
-           (SELECT min(st.step_index) FROM sys.saga_steps AS st
-             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.status = 'PENDING' AND s.state = 'RUNNING'),
-           (SELECT max(st.step_index) FROM sys.saga_steps AS st
-             WHERE st.tenant_id = s.tenant_id AND st.saga_id = s.id AND st.status = 'SUCCEEDED' AND s.state = 'COMPENSATING')
-      FROM sys.sagas AS s WHERE s.tenant_id = p_tenant_id AND s.id = p_saga_id
-$$;
-COMMENT ON FUNCTION sys.saga_report(uuid, uuid, boolean, integer) IS 'Internal: the row every saga report function returns.';
-
-CREATE OR REPLACE FUNCTION sys.record_step_success(
-    p_tenant_id uuid,
-    p_saga_id uuid,
-    p_step_index integer,
-    p_result jsonb DEFAULT NULL)
-RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s sys.sagas%ROWTYPE;
-    st sys.saga_steps%ROWTYPE;
-BEGIN
-    PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
-    IF p_result IS NOT NULL THEN
-        PERFORM iam.assert_json_argument('p_result', p_result);
-    END IF;
-    s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    -- Duplicate or late (the saga moved on): harmless, nothing changes.
-    IF s.state <> 'RUNNING' OR st.status <> 'PENDING' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
-        RETURN;
-    END IF;
-    PERFORM sys.assert_earlier_steps_succeeded(p_tenant_id, p_saga_id, p_step_index);
-    UPDATE sys.saga_steps AS x SET status = 'SUCCEEDED', result = p_result, succeeded_at = clock_timestamp()
-     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    UPDATE sys.sagas AS sg
-       SET state = CASE WHEN p_step_index = sg.step_count THEN 'COMPLETED' ELSE 'RUNNING' END,
-           completed_at = CASE WHEN p_step_index = sg.step_count THEN clock_timestamp() END,
-           updated_at = clock_timestamp()
-     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
-END
-$$;
-COMMENT ON FUNCTION sys.record_step_success(uuid, uuid, integer, jsonb) IS 'Reports that step p_step_index succeeded; the last step completes the saga. A duplicate or late report (step no longer PENDING, saga no longer RUNNING) changes nothing (applied = false). Raises LB001–LB003, LB006, LB501, LB504 (an earlier step has not succeeded), LB505.';
-
-CREATE OR REPLACE FUNCTION sys.record_step_failure(
-    p_tenant_id uuid,
-    p_saga_id uuid,
-    p_step_index integer,
-    p_error text DEFAULT NULL)
-RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s sys.sagas%ROWTYPE;
-    st sys.saga_steps%ROWTYPE;
-BEGIN
-    PERFORM iam.assert_tenant_access(p_tenant_id, false);  -- the tenant before the other arguments (README order)
-    IF p_error IS NOT NULL THEN
-        PERFORM iam.assert_text_argument('p_error', p_error, 2000);
-    END IF;
-    s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    IF s.state <> 'RUNNING' OR st.status <> 'PENDING' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
-        RETURN;
-    END IF;
-    PERFORM sys.assert_earlier_steps_succeeded(p_tenant_id, p_saga_id, p_step_index);
-    UPDATE sys.saga_steps AS x SET status = 'FAILED', error = p_error, failed_at = clock_timestamp()
-     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    -- Steps 1..k-1 all succeeded: compensate them (k > 1), or there is nothing to undo (k = 1).
-    UPDATE sys.sagas AS sg
-       SET state = CASE WHEN p_step_index > 1 THEN 'COMPENSATING' ELSE 'FAILED' END,
-           failed_step = p_step_index,
-           failure_reason = p_error,
-           completed_at = CASE WHEN p_step_index > 1 THEN NULL ELSE clock_timestamp() END,
-           updated_at = clock_timestamp()
-     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
-END
-$$;
-COMMENT ON FUNCTION sys.record_step_failure(uuid, uuid, integer, text) IS 'Reports that step p_step_index failed: the saga moves to COMPENSATING (steps before it must be compensated, last first) or straight to FAILED when it is step 1. Duplicate or late reports change nothing (applied = false). Raises LB001–LB005, LB501, LB504, LB505.';
-
-CREATE OR REPLACE FUNCTION sys.record_compensation_done(
-    p_tenant_id uuid,
-    p_saga_id uuid,
-    p_step_index integer)
-RETURNS TABLE (applied boolean, saga_state text, step_status text, next_step integer, next_compensation_step integer)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s sys.sagas%ROWTYPE;
-    st sys.saga_steps%ROWTYPE;
-    due integer;
-BEGIN
-    s := sys.lock_saga(p_tenant_id, p_saga_id, p_step_index);
-    SELECT * INTO st FROM sys.saga_steps AS x WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    IF st.status = 'COMPENSATED' THEN
-        RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, false, p_step_index);
-        RETURN;
-    END IF;
-    IF s.state <> 'COMPENSATING' OR st.status <> 'SUCCEEDED' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB506',
-            MESSAGE = format('saga %s is %s and step %s is %s: no compensation of it was requested',
-                             p_saga_id, s.state, p_step_index, st.status);
-    END IF;
-    SELECT max(x.step_index) INTO due FROM sys.saga_steps AS x
-     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.status = 'SUCCEEDED';
-    IF due <> p_step_index THEN
-        RAISE EXCEPTION USING ERRCODE = 'LB507',
-            MESSAGE = format('saga %s: step %s must be compensated before step %s', p_saga_id, due, p_step_index);
-    END IF;
-    UPDATE sys.saga_steps AS x SET status = 'COMPENSATED', compensated_at = clock_timestamp()
-     WHERE x.tenant_id = p_tenant_id AND x.saga_id = p_saga_id AND x.step_index = p_step_index;
-    UPDATE sys.sagas AS sg
-       SET state = CASE WHEN p_step_index = 1 THEN 'FAILED' ELSE 'COMPENSATING' END,
-           completed_at = CASE WHEN p_step_index = 1 THEN clock_timestamp() END,
-           updated_at = clock_timestamp()
-     WHERE sg.tenant_id = p_tenant_id AND sg.id = p_saga_id;
-    RETURN QUERY SELECT * FROM sys.saga_report(p_tenant_id, p_saga_id, true, p_step_index);
-END
-$$;
-COMMENT ON FUNCTION sys.record_compensation_done(uuid, uuid, integer) IS 'Reports that the compensation of step p_step_index is done. Only the highest still-SUCCEEDED step may be compensated (LB507); after step 1 the saga is FAILED. A repeated report changes nothing (applied = false). Raises LB001–LB003, LB501, LB505, LB506 (nothing to compensate), LB507.';
-
-CREATE OR REPLACE VIEW sys.active_sagas
-WITH (security_invoker = true) AS
-SELECT s.id,
-       s.tenant_id,
-       s.saga_type,
-       s.state,
-       s.step_count,
-       st.steps_succeeded,
-       CASE WHEN s.state = 'RUNNING' THEN st.first_pending END       AS next_step,
-       CASE WHEN s.state = 'COMPENSATING' THEN st.last_succeeded END AS next_compensation_step,
-       s.failed_step,
-       s.started_at,
-       s.updated_at,
-       now() - s.started_at                                          AS age
-FROM sys.sagas AS s
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE x.status IN ('SUCCEEDED', 'COMPENSATED')) AS steps_succeeded,
-           min(x.step_index) FILTER (WHERE x.status = 'PENDING')            AS first_pending,
-           max(x.step_index) FILTER (WHERE x.status = 'SUCCEEDED')          AS last_succeeded
-      FROM sys.saga_steps AS x
-     WHERE x.tenant_id = s.tenant_id AND x.saga_id = s.id
-) AS st
-WHERE s.state IN ('RUNNING', 'COMPENSATING');
+-- The overloads without the tenant (1.0.0's), kept by 0055 for the calls that were running 1.0.0's bodies.
+DROP FUNCTION IF EXISTS sys.assert_earlier_steps_succeeded(uuid, integer);
+DROP FUNCTION IF EXISTS sys.saga_report(uuid, boolean, integer);
 
 CREATE OR REPLACE FUNCTION events.append_event(
     p_tenant_id uuid,
@@ -365,9 +192,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz) IS 'Appends an event if the stream is at p_expected_version (0 for a new stream) and returns the new version (expected + 1). Concurrent appends with the same expected version: exactly one wins, the others raise LB601. Idempotent when p_event_id is given. Raises LB001–LB006, LB601, LB602, LB604, LB605.';
-
-REVOKE ALL ON FUNCTION sys.assert_earlier_steps_succeeded(uuid, uuid, integer),
-                       sys.saga_report(uuid, uuid, boolean, integer) FROM PUBLIC;
 
 RESET lock_timeout;
 RESET statement_timeout;

@@ -6,6 +6,7 @@ check (docs/gate-locks-and-load.md)."""
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import defaultdict
@@ -57,8 +58,12 @@ def _locate(statement: str, plan: GatePlan) -> str:
     return lines[0][:60]
 
 
+_UPGRADE_STARTS = re.compile(r"\bupgrade (\d{4}_[a-z0-9_]+\.sql)")
+
+
 class _Migration:
-    """The migrating session on its own thread; ``pid`` known before it starts."""
+    """The migrating session on its own thread; ``pid`` known before it starts; ``starts``: when each upgrade file
+    began (the master migration's ``\\echo`` before it), in the client's wall clock."""
 
     def __init__(self, dsn: str, plan: GatePlan) -> None:
         self.conn = psycopg.connect(dsn, autocommit=True, application_name="leadboost-gate-migrate")
@@ -66,11 +71,17 @@ class _Migration:
         self.plan = plan
         self.seconds = 0.0
         self.error: psycopg.Error | Exception | None = None
+        self.starts: list[tuple[str, float]] = []
+
+    def _echo(self, line: str) -> None:
+        found = _UPGRADE_STARTS.search(line)
+        if found:
+            self.starts.append((found.group(1), time.time()))
 
     def run(self) -> None:
         began = time.monotonic()
         try:
-            migrate(self.conn, self.plan.head_dir)
+            migrate(self.conn, self.plan.head_dir, echo=self._echo)
         except Exception as error:  # noqa: BLE001 — reported as a finding with its SQLSTATE
             self.error = error
         self.seconds = time.monotonic() - began
@@ -106,7 +117,7 @@ def check_under_load(dbs: Databases, plan: GatePlan, max_blocked_s: float = 1.0,
         workload.finish()
         monitor.stop()
     _figures(result, workload.calls, monitor, began, ended, migration.seconds, clients)
-    result.figures["blocked by upgrade"] = _blocked_by_upgrade(workload.calls, monitor, plan, began, ended)
+    result.figures["blocked by upgrade"] = _by_upgrade(workload.calls, monitor, migration.starts, ended)
     result.findings += _findings(workload, monitor, plan, began, ended, max_blocked_s)
     if migration.error is not None:
         sqlstate, message = _sqlstate_of(migration.error)
@@ -146,23 +157,19 @@ def _figures(result: CheckResult, calls: list[CallRecord], monitor: LockWaitMoni
              "first message": found[0].message} for state, found in sorted(errors.items())]
 
 
-def _blocked_by_upgrade(calls: list[CallRecord], monitor: LockWaitMonitor, plan: GatePlan, began: float,
-                        ended: float) -> list[dict[str, object]]:
-    """Per new upgrade, the calls that waited for one of its statements (a call's blocked time counts for the
-    upgrade its longest wait was on): how many, the longest and the 99th percentile of their blocked time."""
-    waited: dict[str, list[float]] = defaultdict(list)
-    for call in _during(calls, began, ended):
-        seconds, longest = blocked_seconds(monitor.waits, call.pid, call.started, call.ended)
-        if longest is not None:
-            upgrade = _locate(longest.migrator_statement, plan).partition(":")[0] or "(not an upgrade statement)"
-            waited[upgrade].append(seconds)
-    return [{"upgrade": upgrade.name, "calls blocked": len(waited.get(upgrade.name, [])),
-             "max blocked ms": round(max(waited.get(upgrade.name, []), default=0) * 1000, 1),
-             "p99 blocked ms": round(p99(waited.get(upgrade.name, [])) * 1000, 1)}
-            for upgrade in plan.new_upgrades] + [
-            {"upgrade": other, "calls blocked": len(found), "max blocked ms": round(max(found) * 1000, 1),
-             "p99 blocked ms": round(p99(found) * 1000, 1)}
-            for other, found in sorted(waited.items()) if other not in {u.name for u in plan.new_upgrades}]
+def _by_upgrade(calls: list[CallRecord], monitor: LockWaitMonitor, starts: list[tuple[str, float]],
+                ended: float) -> list[dict[str, object]]:
+    """Per upgrade file, from its start to the next one's (the last: to the end of migrate): the calls that ran in
+    that window and the time each spent waiting for locks within it (max and p99)."""
+    rows = []
+    for index, (name, began) in enumerate(starts):
+        until = starts[index + 1][1] if index + 1 < len(starts) else ended
+        blocked = [blocked_seconds(monitor.waits, c.pid, max(c.started, began), min(c.ended, until))[0]
+                   for c in _during(calls, began, until)]
+        rows.append({"upgrade": name, "ms": round((until - began) * 1000, 1), "calls": len(blocked),
+                     "max blocked ms": round(max(blocked, default=0) * 1000, 1),
+                     "p99 blocked ms": round(p99(blocked) * 1000, 1)})
+    return rows
 
 
 def _findings(workload: Workload, monitor: LockWaitMonitor, plan: GatePlan, began: float, ended: float,

@@ -1,10 +1,10 @@
--- 0001_ledger_tenant_keys_index.sql — builds, without blocking postings, the unique indexes on
--- finanzas.transactions (tenant_id, id) and (tenant_id, reverses_transaction_id) that 0002 turns into the
+-- 0002_ledger_tenant_keys_index.sql — builds, without blocking postings, the unique indexes on
+-- finanzas.transactions (tenant_id, id) and (tenant_id, reverses_transaction_id) that 0003 turns into the
 -- tenant-scoped primary key and reversal key (issue 17.4/17.6: transaction ids scoped to the tenant).
--- If a build fails, an INVALID index is left behind: drop it (0001_ledger_tenant_keys_index.down.sql) and re-run.
+-- If a build fails, an INVALID index is left behind: drop it (0002_ledger_tenant_keys_index.down.sql) and re-run.
 -- release: 1.1.0
 -- transaction: none
--- down: 0001_ledger_tenant_keys_index.down.sql
+-- down: 0002_ledger_tenant_keys_index.down.sql
 -- breaking: no
 SET lock_timeout = '5s';
 SET statement_timeout = '1min';

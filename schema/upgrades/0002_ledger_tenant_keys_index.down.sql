@@ -1,4 +1,4 @@
--- 0001_ledger_tenant_keys_index.down.sql — drops the two indexes 0001 built (only before 0002 has run: 0002 makes
+-- 0002_ledger_tenant_keys_index.down.sql — drops the two indexes 0002 built (only before 0003 has run: 0003 makes
 -- them the table's keys).
 -- transaction: none
 SET lock_timeout = '5s';
