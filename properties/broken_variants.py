@@ -113,3 +113,12 @@ FINISH_WITHOUT_KEY_LOCK = Variant(
      ("sys.fail_request_key(uuid,text,uuid,text,timestamptz)",
       (("sys.lock_claimed_key(", "broken.lock_claimed_key("),))),
 )
+
+# Not restricted to the shard it holds, the trigger's UPDATE adds a leg to every shard row of the account: right
+# while an account has one shard (postings one at a time), wrong once concurrent first postings made several.
+BALANCES_ADDED_TO_EVERY_SHARD = Variant(
+    "a leg added to every shard row of its account, not only to the shard the transaction holds",
+    (("finanzas.add_leg_to_balances()", (("\n       AND s.shard = free_shard;", ";"),)),),
+    "CREATE OR REPLACE TRIGGER ledger_entries_balances AFTER INSERT ON finanzas.ledger_entries"
+    " FOR EACH ROW EXECUTE FUNCTION broken.add_leg_to_balances()",
+)
