@@ -17,6 +17,7 @@ from leadboost_schema.gate.base_suite import BASE_MASTER, upgraded_schema
 from leadboost_schema.gate.base_tests import check_base_tests
 from leadboost_schema.gate.findings import CheckResult
 from leadboost_schema.gate.plan import GatePlan, plan_between, plan_from_git
+from leadboost_schema.gate.run import CHECKS, selected
 from leadboost_schema.server import Server
 
 PLUGIN = '''
@@ -162,3 +163,9 @@ def test_an_entry_excuses_only_a_new_contract_step_or_catalog_equality(tmp_path)
     assert [(p.test, p.severity) for p in problems] == [("c", "error"), ("d", "error"), ("e", "error"),
                                                         ("f", "info")]
     assert "not marked 'breaking: contract'" in problems[0].message
+
+
+def test_base_tests_run_only_when_asked_for():
+    assert "base-tests" not in selected(())
+    assert selected(("base-tests",)) == ["base-tests"]
+    assert selected(tuple(CHECKS))[-1] == "base-tests"
