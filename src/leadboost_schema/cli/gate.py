@@ -28,7 +28,9 @@ def add_parser(commands: argparse._SubParsersAction, default_schema: Path) -> No
     gate.add_argument("--contract", type=Path, help="contract.json head must equal (default: the package's)")
     gate.add_argument("--check", action="append", default=[], metavar="NAME",
                       help="run only this check (repeatable): history, upgrade-equals-fresh, data-kept, locks, "
-                           "load, old-clients")
+                           "load, old-clients (these six by default), base-tests (base's own contract and "
+                           "property tests on the upgraded schema, about a minute)")
+    gate.add_argument("--all", action="store_true", help="run every check, base-tests included")
     gate.add_argument("--max-blocked", type=float, default=1.0, metavar="SECONDS",
                       help="longest an application call may be blocked by the upgrade (default 1.0)")
     gate.add_argument("--clients", type=int, default=4, help="concurrent application sessions (default 4)")
@@ -45,7 +47,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from leadboost_schema.errors import NoServerError
     from leadboost_schema.gate.plan import plan_from_git
     from leadboost_schema.gate.report import to_json, to_markdown
-    from leadboost_schema.gate.run import GateOptions, UnknownCheck, run_gate, selected
+    from leadboost_schema.gate.run import CHECKS, GateOptions, UnknownCheck, run_gate, selected
     from leadboost_schema.server import start_server
     from leadboost_schema.server.settings import Settings
     from leadboost_schema.upgrades.files import HistoryError
@@ -58,7 +60,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     except UnknownCheck as error:
         raise CliError(str(error), USAGE) from None
     options = GateOptions(contract_path=args.contract or CONTRACT_PATH, max_blocked_s=args.max_blocked,
-                          clients=args.clients, checks=tuple(args.check))
+                          clients=args.clients, checks=tuple(CHECKS) if args.all else tuple(args.check))
     with tempfile.TemporaryDirectory(prefix="leadboost-gate-") as workdir:
         try:
             plan = plan_from_git(args.repo.resolve(), args.schema_dir.resolve(), Path(workdir), args.base)

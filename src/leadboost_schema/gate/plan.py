@@ -2,6 +2,7 @@
 working tree), and the upgrade files head adds. Every check of the gate takes a ``GatePlan``."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +15,16 @@ from leadboost_schema.upgrades.releases import last_release, revision_of, schema
 class GatePlan:
     """``base``: how the base was named (``1.0.0``, ``origin/main``, or a folder); ``base_dir``/``head_dir``: the
     two schema folders; ``base_upgrades``/``head_upgrades``: their upgrade files in order; ``new_upgrades``: head's
-    files whose name base lacks (what the change adds), in order."""
+    files whose name base lacks (what the change adds), in order; ``repo``/``revision``: the git repository and
+    commit base was read from (None/"" when base is a folder: then base's own tests cannot be extracted)."""
 
     base: str
     base_dir: Path
     head_dir: Path
     base_upgrades: tuple[Upgrade, ...]
     head_upgrades: tuple[Upgrade, ...]
+    repo: Path | None = None
+    revision: str = ""
 
     @property
     def new_upgrades(self) -> tuple[Upgrade, ...]:
@@ -40,7 +44,7 @@ def plan_from_git(repo: Path, head_dir: Path, workdir: Path, base: str | None = 
     inside = head_dir.resolve().is_relative_to(repo.resolve())
     folder = head_dir.resolve().relative_to(repo.resolve()).as_posix() if inside else "schema"
     base_dir = schema_at(revision_of(name), repo, workdir / "base", folder)
-    return plan_between(base_dir, head_dir, name)
+    return dataclasses.replace(plan_between(base_dir, head_dir, name), repo=repo, revision=revision_of(name))
 
 
 def schema_with_upgrade(schema_dir: Path, dest: Path, name: str, text: str,
