@@ -6,7 +6,9 @@ mapping run in a thread, one chunk ahead of the writer, so Python's work overlap
 """
 from __future__ import annotations
 
+import contextlib
 import queue
+import sys
 import threading
 import time
 from collections import Counter
@@ -40,6 +42,8 @@ class Options:
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
+    # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
+    loader_foreign_keys: bool = True
 
 
 @dataclass
@@ -136,6 +140,22 @@ def transactions(chunk: Chunk, sizer: TransactionSizer) -> Iterator[tuple[list[t
             yield rows, Checkpoint(last + 1, chunk.documents[last].after)
 
 
+# The reader thread holds the GIL while it parses; the writer wants it back after each round trip to the server
+# (5 to 7 a transaction). Python hands it over every switch interval (5 ms by default): a round trip could wait
+# that long for it, so the run asks for 0.5 ms (restored after).
+SWITCH_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def quick_thread_switches() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
     """``items`` produced in a thread, ``depth`` ahead of the consumer (exceptions re-raised in the consumer)."""
     handoff: queue.Queue = queue.Queue(maxsize=depth)
@@ -201,7 +221,8 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
     pacer = pacer or Pacer(options.window, options.rows_per_second,
                            on_pause=lambda s: progress.note(f"outside the window: pausing {s / 60:.0f} min"))
     lookup = _TenantLookup(dsn)
-    with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
+    with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn, \
+            quick_thread_switches():
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (options.lock_timeout,))
         mapping = load_mapping(options.mapping, lookup, options.tenant, options.tenant_from)
         found = last_checkpoint(conn, run_id)
@@ -210,7 +231,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
         quarantine_path = options.quarantine or Path(f"{run_id}.quarantine.jsonl")
         summary.quarantine_file = str(quarantine_path)
         quarantine = Quarantine(quarantine_path, run_id, summary.resumed_at)
-        writer = ChunkWriter(conn, run_id, mapping.tables, step)
+        writer = ChunkWriter(conn, run_id, mapping.tables, step, options.loader_foreign_keys)
         started = time.monotonic()
         sizer = TransactionSizer(options.batch_size, options.max_transaction_ms / 1000)
         pacer.wait_for_window()
@@ -237,9 +258,8 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                     quarantine.sync()
                 for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
                     chunk_no += number > 0
-                    started_part = time.monotonic()
                     part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
-                    sizer.observe(len(rows), time.monotonic() - started_part)
+                    sizer.observe(len(rows), writer.hold_seconds)
                     summary.transactions += 1
                     outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
                     outcome.already_present += part.already_present
