@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
 from leadboost_schema.backfill.mapping import MappedRow, Mapping, load_mapping
@@ -41,6 +42,9 @@ class Options:
     window: Window | None = None
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
+    # "auto": export files of 8 MiB or more are read and mapped in a child process (reader_process.py), the rest
+    # in a thread; "thread" or "process" to choose
+    reader: str = "auto"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
     # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
     loader_foreign_keys: bool = True
@@ -176,6 +180,8 @@ def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
             handoff.put(done)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
             handoff.put(error)
+        finally:
+            getattr(items, "close", lambda: None)()  # a reader process is stopped here, by the thread using it
 
     thread = threading.Thread(target=produce, name="backfill-reader", daemon=True)
     thread.start()
@@ -191,7 +197,7 @@ def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
         stop.set()
 
 
-class _TenantLookup:
+class TenantLookup:
     """Whether a tenant exists: all of iam.tenants read once, a miss asked again (a tenant created meanwhile)."""
 
     def __init__(self, dsn: str) -> None:
@@ -220,7 +226,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
     progress = progress or Progress()
     pacer = pacer or Pacer(options.window, options.rows_per_second,
                            on_pause=lambda s: progress.note(f"outside the window: pausing {s / 60:.0f} min"))
-    lookup = _TenantLookup(dsn)
+    lookup = TenantLookup(dsn)
     with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn, \
             quick_thread_switches():
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (options.lock_timeout,))
@@ -243,8 +249,14 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                 quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
                 summary.reasons[reason.split(":")[0][:80]] += 1
 
+        if reader_process.wanted(source, options.reader):
+            # drained by a thread too, so the child never waits for the writer to want the next chunk
+            read = read_ahead(reader_process.read_in_process(
+                source, dsn, (options.mapping, options.tenant, options.tenant_from), resume, options.batch_size))
+        else:
+            read = read_ahead(chunks(source, mapping, resume, options.batch_size))
         try:
-            for chunk in read_ahead(chunks(source, mapping, resume, options.batch_size)):
+            for chunk in read:
                 chunk_no += 1
                 for document, table, reason in chunk.rejected:
                     add(document.position, document, table, reason)
@@ -272,6 +284,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                                 summary.quarantined, chunk.fraction)
                 pacer.done(sum(outcome.inserted.values()))
         finally:
+            read.close()  # stops the reader (a child process at once, not when collected)
             quarantine.close()
             progress.finish()
         summary.seconds = time.monotonic() - started
