@@ -281,7 +281,8 @@ class Mapping:
             if column.kind != "jsonb":
                 fields.append(NULL if values[column.name] is None else values[column.name])
                 continue
-            fields.append(copy_text(self._json_column(column, data, taken)))
+            text = self._json_column(column, data, taken)  # control characters come escaped: only \\ is left
+            fields.append(text.replace("\\", "\\\\") if "\\" in text else text)
         if document.size is None and sum(len(f) for f in fields) > self.max_bytes:
             raise BadValue(f"oversized: more than {self.max_bytes} bytes")
         return MappedRow(target.table, tenant, firebase_id, fields)

@@ -5,12 +5,13 @@ process it takes the other core while the writer and the server work on the prev
 The child is ``python -m leadboost_schema.backfill.reader_process`` (not multiprocessing: its spawn would run the
 CLI's ``__main__`` again). It reads its job (source, DSN, mapping options, checkpoint, chunk size) pickled on stdin,
 and writes each chunk to stdout as a length-prefixed pickle of plain tuples (a dataclass per row would cost more to
-unpickle than to map again); a document's data travels pickled apart and is unpickled only if the quarantine needs
-it. It asks ``iam.tenants`` over its own connection. When the parent dies (even by SIGKILL) its next write fails
+unpickle than to map again); the chunk's documents travel as one pickle of their own, unpickled only if the
+quarantine needs one. It asks ``iam.tenants`` over its own connection. When the parent dies (even by SIGKILL) its next write fails
 with a broken pipe and it exits; when the parent stops early it kills the child.
 """
 from __future__ import annotations
 
+import collections.abc
 import os
 import pickle
 import struct
@@ -35,27 +36,40 @@ def wanted(source: Source, choice: str) -> bool:
     return choice == "process" or Path(source.path).stat().st_size >= MIN_FILE_BYTES
 
 
-class PackedDocuments(dict):
-    """position → SourceDocument, kept as (path, after, size, pickled data) until one is asked for."""
+class PackedDocuments(collections.abc.Mapping):
+    """position → SourceDocument, from one pickle of the chunk's documents, unpickled when one is first asked for
+    (the quarantine needs a document the database refused: seldom)."""
+
+    def __init__(self, positions: list[int], packed: bytes) -> None:
+        self._positions, self._packed, self._documents = positions, packed, None
 
     def __getitem__(self, position: int) -> SourceDocument:
-        path, after, size, data = super().__getitem__(position)
-        return SourceDocument(position, path, pickle.loads(data), after, size)
+        if self._documents is None:
+            self._documents = pickle.loads(self._packed)
+        path, data, after, size = self._documents[position]
+        return SourceDocument(position, path, data, after, size)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
 
 def pack(chunk: Any) -> tuple:
     rows = [(position, *row) for position, row in chunk.rows]
-    documents = {position: (d.path, d.after, d.size, pickle.dumps(d.data, protocol=5))
-                 for position, d in chunk.documents.items()}
-    return rows, chunk.rejected, documents, chunk.checkpoint.done, chunk.checkpoint.after, chunk.read, chunk.fraction
+    documents = pickle.dumps({position: (d.path, d.data, d.after, d.size) for position, d in chunk.documents.items()},
+                             protocol=5)
+    return (rows, chunk.rejected, list(chunk.documents), documents, chunk.afters, chunk.checkpoint.done,
+            chunk.checkpoint.after, chunk.read, chunk.fraction)
 
 
 def unpack(packed: tuple) -> Any:
     from leadboost_schema.backfill.run import Chunk
-    rows, rejected, documents, done, after, read, fraction = packed
+    rows, rejected, positions, documents, afters, done, after, read, fraction = packed
     return Chunk([(position, MappedRow(table, tenant, firebase_id, fields))
                   for position, table, tenant, firebase_id, fields in rows],
-                 rejected, PackedDocuments(documents), Checkpoint(done, after), read, fraction)
+                 rejected, PackedDocuments(positions, documents), afters, Checkpoint(done, after), read, fraction)
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:

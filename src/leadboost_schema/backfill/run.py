@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from collections.abc import Mapping as ReadOnlyMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,8 @@ class Summary:
 class Chunk:
     rows: list[tuple[int, MappedRow]]
     rejected: list[tuple[SourceDocument, str | None, str]]
-    documents: dict[int, SourceDocument]
+    documents: ReadOnlyMap[int, SourceDocument]  # of the rows, for the quarantine (the reader process's unpickles late)
+    afters: dict[int, Any]  # each row's resume token (its document's ``after``)
     checkpoint: Checkpoint
     read: int
     fraction: float | None
@@ -92,7 +94,7 @@ class Chunk:
 
 def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: int) -> Iterator[Chunk]:
     """The source's documents from ``resume`` on, mapped, ``size`` at a time."""
-    rows, rejected, documents = [], [], {}
+    rows, rejected, documents, afters = [], [], {}, {}
     last = None
     for document in source.documents(resume):
         last = document
@@ -100,15 +102,16 @@ def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: in
         if isinstance(mapped, MappedRow):
             rows.append((document.position, mapped))
             documents[document.position] = document
+            afters[document.position] = document.after
         else:
             rejected.append((document, mapped.table, mapped.reason))
         if len(rows) + len(rejected) >= size:
-            yield Chunk(rows, rejected, documents, Checkpoint(document.position + 1, document.after),
+            yield Chunk(rows, rejected, documents, afters, Checkpoint(document.position + 1, document.after),
                         len(rows) + len(rejected), source.fraction_done(document))
-            rows, rejected, documents = [], [], {}
+            rows, rejected, documents, afters = [], [], {}, {}
     if rows or rejected:
-        yield Chunk(rows, rejected, documents, Checkpoint(last.position + 1, last.after), len(rows) + len(rejected),
-                    source.fraction_done(last))
+        yield Chunk(rows, rejected, documents, afters, Checkpoint(last.position + 1, last.after),
+                    len(rows) + len(rejected), source.fraction_done(last))
 
 
 class TransactionSizer:
@@ -141,7 +144,7 @@ def transactions(chunk: Chunk, sizer: TransactionSizer) -> Iterator[tuple[list[t
             yield rows, chunk.checkpoint
         else:
             last = rows[-1][0]
-            yield rows, Checkpoint(last + 1, chunk.documents[last].after)
+            yield rows, Checkpoint(last + 1, chunk.afters[last])
 
 
 # The reader thread holds the GIL while it parses; the writer wants it back after each round trip to the server
