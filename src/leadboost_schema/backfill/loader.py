@@ -128,7 +128,7 @@ class TimeOrderedIds:
     def take(self, count: int) -> int:
         """The first of ``count`` consecutive ids (as integers)."""
         if self._next + count > self._end:
-            start = int.from_bytes(os.urandom(8), "big") >> 2 >> 20  # 42 random bits: room for 2^20 rows a base
+            start = int.from_bytes(os.urandom(8), "big") >> 22  # 42 random bits; the low 32 bits of rand_b count
             rand_a, rand_b = start >> 30 & 0xFFF, (start & ((1 << 30) - 1)) << 32
             self._next = (time.time_ns() // 1_000_000) << 80 | self.VERSION_AND_VARIANT | rand_a << 64 | rand_b
             self._end = self._next + (1 << 32)

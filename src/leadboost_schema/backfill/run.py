@@ -115,9 +115,10 @@ def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: in
 
 
 class TransactionSizer:
-    """How many rows the next transaction takes, so that it lasts about ``target`` seconds: the dual-writing
-    backend inserting a firebase_id the backfill has just inserted waits for the backfill's COMMIT, so a
-    transaction's duration is the longest such wait. Starts small, follows the measured time per row (the
+    """How many rows the next transaction takes, so that it holds the rows it inserts (from its COPY or INSERT to
+    its COMMIT: ``ChunkWriter.hold_seconds``) about ``target`` seconds: the dual-writing backend inserting a
+    firebase_id the backfill has just inserted waits for the backfill's COMMIT, so that is the longest such
+    wait. Starts small, follows the measured time per row (the
     server's load changes it), stays between ``MIN_ROWS`` and the chunk size."""
 
     MIN_ROWS = 5
