@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
-from leadboost_schema.backfill.mapping import MappedRow
+from leadboost_schema.backfill.mapping import MappedRow, load_mapping
+from leadboost_schema.backfill.reading import Chunk, TenantLookup, chunks
 
 HEADER = struct.Struct("!Q")
 READS_IN_PROCESS = ("JsonLinesFile", "NestedExportFile")
@@ -56,7 +57,7 @@ class PackedDocuments(collections.abc.Mapping):
         return len(self._positions)
 
 
-def pack(chunk: Any) -> tuple:
+def pack(chunk: Chunk) -> tuple:
     rows = [(position, *row) for position, row in chunk.rows]
     documents = pickle.dumps({position: (d.path, d.data, d.after, d.size) for position, d in chunk.documents.items()},
                              protocol=5)
@@ -64,8 +65,7 @@ def pack(chunk: Any) -> tuple:
             chunk.checkpoint.after, chunk.read, chunk.fraction)
 
 
-def unpack(packed: tuple) -> Any:
-    from leadboost_schema.backfill.run import Chunk
+def unpack(packed: tuple) -> Chunk:
     rows, rejected, positions, documents, afters, done, after, read, fraction = packed
     return Chunk([(position, MappedRow(table, tenant, firebase_id, fields))
                   for position, table, tenant, firebase_id, fields in rows],
@@ -80,7 +80,7 @@ def _read_exactly(stream: Any, size: int) -> bytes:
 
 
 def read_in_process(source: Source, dsn: str, mapping_options: tuple, resume: Checkpoint | None,
-                    size: int) -> Iterator[Any]:
+                    size: int) -> Iterator[Chunk]:
     """The chunks of ``source`` (as ``run.chunks`` makes them) read and mapped by a child process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -110,8 +110,6 @@ def _send(out: Any, message: tuple) -> None:
 
 
 def main() -> None:
-    from leadboost_schema.backfill.mapping import load_mapping
-    from leadboost_schema.backfill.run import TenantLookup, chunks
     source, dsn, (mapping, tenant, tenant_from), resume, size = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     try:

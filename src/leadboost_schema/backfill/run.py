@@ -13,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from collections.abc import Mapping as ReadOnlyMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,12 @@ import psycopg
 from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
-from leadboost_schema.backfill.mapping import MappedRow, Mapping, load_mapping
+from leadboost_schema.backfill.mapping import MappedRow, load_mapping
 from leadboost_schema.backfill.pacing import Pacer, Window
 from leadboost_schema.backfill.progress import Progress
 from leadboost_schema.backfill.quarantine import Quarantine, read_quarantine
+from leadboost_schema.backfill.reading import APPLICATION_NAME, Chunk, TenantLookup, chunks
 
-APPLICATION_NAME = "leadboost-backfill"
 EXIT_OK, EXIT_VALIDATION_FAILED, EXIT_QUARANTINED = 0, 1, 8
 
 
@@ -79,39 +78,6 @@ class Summary:
         if self.validation_failed:
             return EXIT_VALIDATION_FAILED
         return EXIT_QUARANTINED if self.quarantined_in_run else EXIT_OK
-
-
-@dataclass
-class Chunk:
-    rows: list[tuple[int, MappedRow]]
-    rejected: list[tuple[SourceDocument, str | None, str]]
-    documents: ReadOnlyMap[int, SourceDocument]  # of the rows, for the quarantine (the reader process's unpickles late)
-    afters: dict[int, Any]  # each row's resume token (its document's ``after``)
-    checkpoint: Checkpoint
-    read: int
-    fraction: float | None
-
-
-def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: int) -> Iterator[Chunk]:
-    """The source's documents from ``resume`` on, mapped, ``size`` at a time."""
-    rows, rejected, documents, afters = [], [], {}, {}
-    last = None
-    for document in source.documents(resume):
-        last = document
-        mapped = mapping.map(document)
-        if isinstance(mapped, MappedRow):
-            rows.append((document.position, mapped))
-            documents[document.position] = document
-            afters[document.position] = document.after
-        else:
-            rejected.append((document, mapped.table, mapped.reason))
-        if len(rows) + len(rejected) >= size:
-            yield Chunk(rows, rejected, documents, afters, Checkpoint(document.position + 1, document.after),
-                        len(rows) + len(rejected), source.fraction_done(document))
-            rows, rejected, documents, afters = [], [], {}, {}
-    if rows or rejected:
-        yield Chunk(rows, rejected, documents, afters, Checkpoint(last.position + 1, last.after),
-                    len(rows) + len(rejected), source.fraction_done(last))
 
 
 class TransactionSizer:
@@ -199,20 +165,6 @@ def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
             yield item
     finally:
         stop.set()
-
-
-class TenantLookup:
-    """Whether a tenant exists: all of iam.tenants read once, a miss asked again (a tenant created meanwhile)."""
-
-    def __init__(self, dsn: str) -> None:
-        self.conn = psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME)
-        self.known = {str(t) for (t,) in self.conn.execute("SELECT id FROM iam.tenants")}
-
-    def __call__(self, tenant: str) -> bool:
-        if tenant not in self.known and self.conn.execute(
-                "SELECT 1 FROM iam.tenants WHERE id = %s", (tenant,)).fetchone():
-            self.known.add(tenant)
-        return tenant in self.known
 
 
 def _document_for_quarantine(document: SourceDocument) -> Any:
