@@ -1,6 +1,7 @@
 """A backfill run in its own process, for the kill/resume property: ``python -m properties.backfill_runner DSN FILE
-QUARANTINE RUN_ID BATCH_SIZE KILL_AT``, with transactions as short as they can be (so chunks split into several). At its KILL_AT-th step (counted over every chunk's quarantined, loaded,
-before_commit and committed steps; -1 = never) it prints KILL-POINT and waits to be SIGKILLed by the test."""
+QUARANTINE RUN_ID BATCH_SIZE KILL_AT [READER]``, with transactions as short as they can be (so chunks split into several). At its KILL_AT-th step (counted over every chunk's quarantined, loaded,
+before_commit and committed steps; -1 = never) it prints KILL-POINT and waits to be SIGKILLed by the test.
+READER is Options.reader ("thread", "process"; default "auto")."""
 from __future__ import annotations
 
 import sys
@@ -11,7 +12,8 @@ from leadboost_schema.backfill.export_files import JsonLinesFile
 from leadboost_schema.backfill.run import Options, backfill
 
 
-def main(dsn: str, file: str, quarantine: str, run_id: str, batch_size: str, kill_at: str) -> int:
+def main(dsn: str, file: str, quarantine: str, run_id: str, batch_size: str, kill_at: str,
+         reader: str = "auto") -> int:
     steps = [0]
 
     def on_step(step: str, chunk: int) -> None:
@@ -23,7 +25,8 @@ def main(dsn: str, file: str, quarantine: str, run_id: str, batch_size: str, kil
 
     summary = backfill(dsn, JsonLinesFile(Path(file)), Options(run_id=run_id, batch_size=int(batch_size),
                                                                  quarantine=Path(quarantine),
-                                                                 max_transaction_ms=0.001), on_step=on_step)
+                                                                 max_transaction_ms=0.001, reader=reader),
+                       on_step=on_step)
     print(f"DONE {summary.exit_status}", flush=True)
     return summary.exit_status
 

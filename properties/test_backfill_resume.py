@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -98,11 +99,12 @@ def expected(lines: list[Record], tenants: list[str]) -> tuple[dict, dict[int, s
     return rows, quarantined
 
 
-def run_until(dsn: str, export: Path, quarantine: Path, kill_at: int) -> str:
-    """Run the backfill in a subprocess; SIGKILL it at its ``kill_at``-th step. Returns how it ended."""
+def run_until(dsn: str, export: Path, quarantine: Path, kill_at: int, reader: str = "auto") -> str:
+    """Run the backfill in a subprocess (reading with ``reader``); SIGKILL it at its ``kill_at``-th step. Returns
+    how it ended."""
     with (export.parent / "stderr.txt").open("ab") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "properties.backfill_runner", dsn, str(export),
-                                    str(quarantine), "prop", str(BATCH_SIZE), str(kill_at)], cwd=ROOT,
+                                    str(quarantine), "prop", str(BATCH_SIZE), str(kill_at), reader], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = process.stdout.readline()
         if line.startswith("KILL-POINT"):
@@ -112,17 +114,19 @@ def run_until(dsn: str, export: Path, quarantine: Path, kill_at: int) -> str:
     return line.strip() or f"exit {process.returncode}"
 
 
+@pytest.mark.parametrize("reader", ["thread", "process"])
 @settings(PROPERTY, deadline=None, max_examples=int(os.environ.get("LEADBOOST_BACKFILL_EXAMPLES", "10")))
 @given(lines=st.lists(records(), min_size=3, max_size=30),
        kills=st.lists(st.integers(0, 4 * STEPS_PER_TRANSACTION - 1), min_size=KILLS or 1, max_size=KILLS or 3))
 def test_killed_and_resumed_backfill_loads_each_document_once(leadboost_server, leadboost_template, lines, kills,
-                                                              tmp_path_factory):
+                                                              tmp_path_factory, reader):
     """Invariant: for any export (good documents, repeated and colliding ids, hostile bytes, bad documents) and any
     points where the run is SIGKILLed and started again (each attempt dies within its first four transactions,
     at a step of one: after the quarantine write, after the load, just before or just after COMMIT), the final state is the model's: each (table, firebase_id)
     loaded once, by its first good document's tenant (rows = distinct firebase_ids, 0 duplicates); every bad
     document in the quarantine exactly once, with its reason; the run's batches COMPLETED with counts that match;
-    and running the finished run again changes nothing."""
+    and running the finished run again changes nothing. The same whether the export is read in a thread or in a
+    child process (reader_process.py)."""
     folder = tmp_path_factory.mktemp("backfill")
     with fresh_database(leadboost_server, leadboost_template) as dsn:
         import psycopg
@@ -133,8 +137,8 @@ def test_killed_and_resumed_backfill_loads_each_document_once(leadboost_server, 
             export, quarantine = folder / "export.jsonl", folder / "quarantine.jsonl"
             text = "".join(r.line.replace("{T0}", tenants[0]).replace("{T1}", tenants[1]) + "\n" for r in lines)
             export.write_text(text, encoding="utf-8", errors="surrogatepass")
-            endings = [run_until(dsn, export, quarantine, kill_at) for kill_at in kills]
-            final = run_until(dsn, export, quarantine, -1)
+            endings = [run_until(dsn, export, quarantine, kill_at, reader) for kill_at in kills]
+            final = run_until(dsn, export, quarantine, -1, reader)
             event(f"killed {sum(e.startswith('KILL') for e in endings)} of {len(endings)} times")
             assert final.startswith("DONE"), (final, endings)
 
@@ -155,6 +159,6 @@ def test_killed_and_resumed_backfill_loads_each_document_once(leadboost_server, 
             assert all(check["status"] != "FAIL" for check in validate(conn))
 
             before = data_fingerprint(conn)
-            assert run_until(dsn, export, quarantine, -1) == final
+            assert run_until(dsn, export, quarantine, -1, reader) == final
             assert data_fingerprint(conn) == before
             assert len(read_quarantine(quarantine)) == len(entries)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,17 @@ def file_identity(path: Path) -> str:
     return hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
-_LONG_NUMBER = re.compile(rb"\d{19,}")
+# Every digit read as 0: a run of 19 zeros then marks a run of 19 digits (a substring search, several times faster
+# than a regular expression over the line).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def _parse(line: bytes) -> object:
     """orjson for speed; Python's json where orjson would differ: integers beyond 64 bits (orjson reads them as
-    floats, losing digits) and the NaN/Infinity literals that JavaScript-free exporters write (orjson refuses)."""
-    if _LONG_NUMBER.search(line) is None:
+    floats, losing digits; a run of 19 digits or more anywhere in the line is enough to take the slow way) and the
+    NaN/Infinity literals that JavaScript-free exporters write (orjson refuses)."""
+    if _NINETEEN_DIGITS not in line.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(line)
         except orjson.JSONDecodeError:

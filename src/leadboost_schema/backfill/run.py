@@ -6,7 +6,9 @@ mapping run in a thread, one chunk ahead of the writer, so Python's work overlap
 """
 from __future__ import annotations
 
+import contextlib
 import queue
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,14 +19,15 @@ from typing import Any
 
 import psycopg
 
+from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
-from leadboost_schema.backfill.mapping import MappedRow, Mapping, load_mapping
+from leadboost_schema.backfill.mapping import MappedRow, load_mapping
 from leadboost_schema.backfill.pacing import Pacer, Window
 from leadboost_schema.backfill.progress import Progress
 from leadboost_schema.backfill.quarantine import Quarantine, read_quarantine
+from leadboost_schema.backfill.reading import APPLICATION_NAME, Chunk, TenantLookup, chunks
 
-APPLICATION_NAME = "leadboost-backfill"
 EXIT_OK, EXIT_VALIDATION_FAILED, EXIT_QUARANTINED = 0, 1, 8
 
 
@@ -39,7 +42,12 @@ class Options:
     window: Window | None = None
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
+    # "auto": export files of 8 MiB or more are read and mapped in a child process (reader_process.py), the rest
+    # in a thread; "thread" or "process" to choose
+    reader: str = "auto"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
+    # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
+    loader_foreign_keys: bool = True
 
 
 @dataclass
@@ -72,41 +80,11 @@ class Summary:
         return EXIT_QUARANTINED if self.quarantined_in_run else EXIT_OK
 
 
-@dataclass
-class Chunk:
-    rows: list[tuple[int, MappedRow]]
-    rejected: list[tuple[SourceDocument, str | None, str]]
-    documents: dict[int, SourceDocument]
-    checkpoint: Checkpoint
-    read: int
-    fraction: float | None
-
-
-def chunks(source: Source, mapping: Mapping, resume: Checkpoint | None, size: int) -> Iterator[Chunk]:
-    """The source's documents from ``resume`` on, mapped, ``size`` at a time."""
-    rows, rejected, documents = [], [], {}
-    last = None
-    for document in source.documents(resume):
-        last = document
-        mapped = mapping.map(document)
-        if isinstance(mapped, MappedRow):
-            rows.append((document.position, mapped))
-            documents[document.position] = document
-        else:
-            rejected.append((document, mapped.table, mapped.reason))
-        if len(rows) + len(rejected) >= size:
-            yield Chunk(rows, rejected, documents, Checkpoint(document.position + 1, document.after),
-                        len(rows) + len(rejected), source.fraction_done(document))
-            rows, rejected, documents = [], [], {}
-    if rows or rejected:
-        yield Chunk(rows, rejected, documents, Checkpoint(last.position + 1, last.after), len(rows) + len(rejected),
-                    source.fraction_done(last))
-
-
 class TransactionSizer:
-    """How many rows the next transaction takes, so that it lasts about ``target`` seconds: the dual-writing
-    backend inserting a firebase_id the backfill has just inserted waits for the backfill's COMMIT, so a
-    transaction's duration is the longest such wait. Starts small, follows the measured time per row (the
+    """How many rows the next transaction takes, so that it holds the rows it inserts (from its COPY or INSERT to
+    its COMMIT: ``ChunkWriter.hold_seconds``) about ``target`` seconds: the dual-writing backend inserting a
+    firebase_id the backfill has just inserted waits for the backfill's COMMIT, so that is the longest such
+    wait. Starts small, follows the measured time per row (the
     server's load changes it), stays between ``MIN_ROWS`` and the chunk size."""
 
     MIN_ROWS = 5
@@ -133,7 +111,23 @@ def transactions(chunk: Chunk, sizer: TransactionSizer) -> Iterator[tuple[list[t
             yield rows, chunk.checkpoint
         else:
             last = rows[-1][0]
-            yield rows, Checkpoint(last + 1, chunk.documents[last].after)
+            yield rows, Checkpoint(last + 1, chunk.afters[last])
+
+
+# The reader thread holds the GIL while it parses; the writer wants it back after each round trip to the server
+# (5 to 7 a transaction). Python hands it over every switch interval (5 ms by default): a round trip could wait
+# that long for it, so the run asks for 0.5 ms (restored after).
+SWITCH_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def quick_thread_switches() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
@@ -156,6 +150,8 @@ def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
             handoff.put(done)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
             handoff.put(error)
+        finally:
+            getattr(items, "close", lambda: None)()  # a reader process is stopped here, by the thread using it
 
     thread = threading.Thread(target=produce, name="backfill-reader", daemon=True)
     thread.start()
@@ -169,20 +165,6 @@ def read_ahead(items: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
             yield item
     finally:
         stop.set()
-
-
-class _TenantLookup:
-    """Whether a tenant exists: all of iam.tenants read once, a miss asked again (a tenant created meanwhile)."""
-
-    def __init__(self, dsn: str) -> None:
-        self.conn = psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME)
-        self.known = {str(t) for (t,) in self.conn.execute("SELECT id FROM iam.tenants")}
-
-    def __call__(self, tenant: str) -> bool:
-        if tenant not in self.known and self.conn.execute(
-                "SELECT 1 FROM iam.tenants WHERE id = %s", (tenant,)).fetchone():
-            self.known.add(tenant)
-        return tenant in self.known
 
 
 def _document_for_quarantine(document: SourceDocument) -> Any:
@@ -200,8 +182,9 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
     progress = progress or Progress()
     pacer = pacer or Pacer(options.window, options.rows_per_second,
                            on_pause=lambda s: progress.note(f"outside the window: pausing {s / 60:.0f} min"))
-    lookup = _TenantLookup(dsn)
-    with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn:
+    lookup = TenantLookup(dsn)
+    with lookup.conn, psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) as conn, \
+            quick_thread_switches():
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (options.lock_timeout,))
         mapping = load_mapping(options.mapping, lookup, options.tenant, options.tenant_from)
         found = last_checkpoint(conn, run_id)
@@ -210,7 +193,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
         quarantine_path = options.quarantine or Path(f"{run_id}.quarantine.jsonl")
         summary.quarantine_file = str(quarantine_path)
         quarantine = Quarantine(quarantine_path, run_id, summary.resumed_at)
-        writer = ChunkWriter(conn, run_id, mapping.tables, step)
+        writer = ChunkWriter(conn, run_id, mapping.tables, step, options.loader_foreign_keys)
         started = time.monotonic()
         sizer = TransactionSizer(options.batch_size, options.max_transaction_ms / 1000)
         pacer.wait_for_window()
@@ -222,8 +205,14 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                 quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
                 summary.reasons[reason.split(":")[0][:80]] += 1
 
+        if reader_process.wanted(source, options.reader):
+            # drained by a thread too, so the child never waits for the writer to want the next chunk
+            read = read_ahead(reader_process.read_in_process(
+                source, dsn, (options.mapping, options.tenant, options.tenant_from), resume, options.batch_size))
+        else:
+            read = read_ahead(chunks(source, mapping, resume, options.batch_size))
         try:
-            for chunk in read_ahead(chunks(source, mapping, resume, options.batch_size)):
+            for chunk in read:
                 chunk_no += 1
                 for document, table, reason in chunk.rejected:
                     add(document.position, document, table, reason)
@@ -237,9 +226,8 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                     quarantine.sync()
                 for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
                     chunk_no += number > 0
-                    started_part = time.monotonic()
                     part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
-                    sizer.observe(len(rows), time.monotonic() - started_part)
+                    sizer.observe(len(rows), writer.hold_seconds)
                     summary.transactions += 1
                     outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
                     outcome.already_present += part.already_present
@@ -252,6 +240,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                                 summary.quarantined, chunk.fraction)
                 pacer.done(sum(outcome.inserted.values()))
         finally:
+            read.close()  # stops the reader (a child process at once, not when collected)
             quarantine.close()
             progress.finish()
         summary.seconds = time.monotonic() - started
