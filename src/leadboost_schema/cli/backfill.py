@@ -34,7 +34,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
                      help="where the tenant comes from: path:<segment> or field:<name> (repeatable, tried in order)")
     run.add_argument("--run-id", help="names the run (default: derived from the source, so running the same "
                      "command again resumes it)")
-    run.add_argument("--batch-size", type=int, default=2000, help="documents per transaction (default 2000)")
+    run.add_argument("--batch-size", type=int, default=2000, help="documents read and recorded per batch (default 2000); transactions are sized by how long they hold their rows")
     run.add_argument("--quarantine", type=Path, help="file of the documents that cannot be loaded "
                      "(default ./<run id>.quarantine.jsonl)")
     run.add_argument("--window", type=Window.parse, help="work only inside this daily UTC window, e.g. 22:00-06:00 "
