@@ -182,3 +182,16 @@ VALUES ('0070_post_transaction_retry_any_leg_order.sql', '1.1.0', '3b06dcd840d63
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0080_event_append_fast_paths.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0080_event_append_fast_paths.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0080_event_append_fast_paths.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0080_event_append_fast_paths.sql', '1.1.0', '377d8cdc0544f322443e8802ad990118332db68155e6bdb42cce35b38b7c9bbb', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
