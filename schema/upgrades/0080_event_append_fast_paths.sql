@@ -81,6 +81,7 @@ DECLARE
     tenant_status text;
     current_version bigint;
     current_type text;
+    new_version bigint;
     existing events.event_store%ROWTYPE;
 BEGIN
     IF (bound = p_tenant_id::text OR (coalesce(bound, '') = '' AND p_tenant_id IS NOT NULL
@@ -136,6 +137,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LB604',
             MESSAGE = format('stream %s has stream_type %s, not %s', p_stream_id, current_type, p_stream_type);
     END IF;
+    new_version := p_expected_version + 1;
 
     -- A concurrent append of the same version (or event id) makes this INSERT wait for it; once it commits,
     -- nothing is inserted and we say why. No EXCEPTION block: that would cost a subtransaction per append.
@@ -144,16 +146,16 @@ BEGIN
     IF p_event_id IS NULL THEN
         INSERT INTO events.event_store (event_id, tenant_id, stream_id, stream_type, version, event_type, payload, metadata, occurred_at)
         VALUES (gen_random_uuid(), p_tenant_id, p_stream_id, p_stream_type,
-                p_expected_version + 1, p_event_type, p_payload, p_metadata, p_occurred_at)
+                new_version, p_event_type, p_payload, p_metadata, p_occurred_at)
         ON CONFLICT ON CONSTRAINT event_store_stream_version_key DO NOTHING;
     ELSE
         INSERT INTO events.event_store (event_id, tenant_id, stream_id, stream_type, version, event_type, payload, metadata, occurred_at)
         VALUES (p_event_id, p_tenant_id, p_stream_id, p_stream_type,
-                p_expected_version + 1, p_event_type, p_payload, p_metadata, p_occurred_at)
+                new_version, p_event_type, p_payload, p_metadata, p_occurred_at)
         ON CONFLICT DO NOTHING;
     END IF;
     IF FOUND THEN
-        RETURN p_expected_version + 1;
+        RETURN new_version;
     END IF;
     IF p_event_id IS NOT NULL THEN
         SELECT * INTO existing FROM events.event_store AS e WHERE e.tenant_id = p_tenant_id AND e.event_id = p_event_id;

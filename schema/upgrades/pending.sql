@@ -191,7 +191,7 @@ SELECT clock_timestamp() AS lb_started
 \gset
 \ir 0080_event_append_fast_paths.sql
 INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
-VALUES ('0080_event_append_fast_paths.sql', '1.1.0', '377d8cdc0544f322443e8802ad990118332db68155e6bdb42cce35b38b7c9bbb', 'upgrade',
+VALUES ('0080_event_append_fast_paths.sql', '1.1.0', 'bd66abb47ae9a7aeb9e774789225ed63b03d41c7eef96a87c090877f03b42ad2', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
