@@ -82,8 +82,7 @@ APPEND_WITHOUT_EXPECTED_VERSION_CHECK = Variant(
     "an append that ignores the expected version and writes after whatever the stream holds",
     (("events.append_event(uuid,text,text,text,jsonb,bigint,jsonb,uuid,timestamp with time zone)",
       (("IF coalesce(current_version, 0) <> p_expected_version THEN", "IF false THEN"),
-       ("p_expected_version + 1, p_event_type", "coalesce(current_version, 0) + 1, p_event_type"),
-       ("RETURN p_expected_version + 1;", "RETURN coalesce(current_version, 0) + 1;"))),),
+       ("new_version := p_expected_version + 1;", "new_version := coalesce(current_version, 0) + 1;"))),),
 )
 
 VALIDATE_WITHOUT_LOCK = Variant(

@@ -182,3 +182,16 @@ VALUES ('0070_post_transaction_retry_any_leg_order.sql', '1.1.0', '3b06dcd840d63
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0080_event_append_fast_paths.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0080_event_append_fast_paths.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0080_event_append_fast_paths.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0080_event_append_fast_paths.sql', '1.1.0', 'bd66abb47ae9a7aeb9e774789225ed63b03d41c7eef96a87c090877f03b42ad2', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
