@@ -9,14 +9,12 @@ upgrade files (harmless on the empty database a template starts from)."""
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 import tomllib
 import xml.etree.ElementTree as ET
@@ -26,6 +24,7 @@ from pathlib import Path
 from leadboost_schema.gate.plan import GatePlan
 from leadboost_schema.server import Server
 from leadboost_schema.server.settings import default_cache_dir
+from leadboost_schema.upgrades.releases import ReleaseError, tree_at
 
 SUITES = ("contracts", "properties")
 TIMEOUT_S = 900.0
@@ -57,20 +56,11 @@ class SuiteRun:
 
 
 def extract_tree(repo: Path, revision: str, dest: Path) -> Path:
-    """Every file of ``revision`` of ``repo`` (``git archive``) into ``dest``."""
+    """Every file of ``revision`` of ``repo`` into ``dest``."""
     try:
-        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", revision],
-                                 check=True, capture_output=True).stdout
-    except FileNotFoundError as error:
-        raise BaseTreeError("git is not installed: base's tests are read from the repository's history") from error
-    except subprocess.CalledProcessError as error:
-        detail = error.stderr.decode(errors="replace").strip().splitlines()
-        raise BaseTreeError(f"cannot read {revision} in {repo}: {detail[-1] if detail else 'git archive failed'}") \
-            from None
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
-    return dest
+        return tree_at(revision, repo, dest)
+    except ReleaseError as error:
+        raise BaseTreeError(str(error)) from None
 
 
 def upgraded_schema(plan: GatePlan, dest: Path) -> Path:

@@ -40,25 +40,30 @@ def revision_of(name: str) -> str:
     return RELEASES.get(name, name)
 
 
-def schema_at(revision: str, repo: Path, dest: Path, folder_in_repo: str = "schema") -> Path:
-    """Extract the schema folder (``folder_in_repo``, a path inside the repository: ``schema`` here, another in a
-    repository that keeps its schema elsewhere) of ``revision`` (a release name or any git revision) of the git
-    repository ``repo`` into ``dest`` and return the extracted folder."""
+def tree_at(revision: str, repo: Path, dest: Path, path: str | None = None) -> Path:
+    """Extract ``path`` (a folder inside the repository; None: every file) of ``revision`` (a release name or any
+    git revision) of the git repository ``repo`` into ``dest`` with ``git archive``; return ``dest``."""
     commit = revision_of(revision)
     try:
-        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, folder_in_repo],
+        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, *([path] if path else [])],
                                  check=True, capture_output=True).stdout
     except FileNotFoundError as error:
-        raise ReleaseError("git is not installed: a release's schema is read from the repository's history") \
-            from error
+        raise ReleaseError("git is not installed: a release is read from the repository's history") from error
     except subprocess.CalledProcessError as error:
         detail = error.stderr.decode(errors="replace").strip().splitlines()
-        raise ReleaseError(f"cannot read {folder_in_repo}/ at {revision} ({commit}) in {repo}: "
+        raise ReleaseError(f"cannot read {path or 'the tree'} at {revision} ({commit}) in {repo}: "
                            f"{detail[-1] if detail else 'git archive failed'}") from None
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")
-    folder = dest / folder_in_repo
+    return dest
+
+
+def schema_at(revision: str, repo: Path, dest: Path, folder_in_repo: str = "schema") -> Path:
+    """Extract the schema folder (``folder_in_repo``, a path inside the repository: ``schema`` here, another in a
+    repository that keeps its schema elsewhere) of ``revision`` (a release name or any git revision) of the git
+    repository ``repo`` into ``dest`` and return the extracted folder."""
+    folder = tree_at(revision, repo, dest, folder_in_repo) / folder_in_repo
     if not (folder / "000_master_migration.sql").is_file():
-        raise ReleaseError(f"{folder_in_repo}/ at {revision} ({commit}) has no 000_master_migration.sql")
+        raise ReleaseError(f"{folder_in_repo}/ at {revision} ({revision_of(revision)}) has no 000_master_migration.sql")
     return folder
