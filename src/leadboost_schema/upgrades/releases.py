@@ -51,7 +51,7 @@ def tree_at(revision: str, repo: Path, dest: Path, path: str | None = None) -> P
         raise ReleaseError("git is not installed: a release is read from the repository's history") from error
     except subprocess.CalledProcessError as error:
         detail = error.stderr.decode(errors="replace").strip().splitlines()
-        raise ReleaseError(f"cannot read {path or 'the tree'} at {revision} ({commit}) in {repo}: "
+        raise ReleaseError(f"cannot read {path + '/' if path else 'the tree'} at {revision} ({commit}) in {repo}: "
                            f"{detail[-1] if detail else 'git archive failed'}") from None
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
