@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from leadboost_schema.gate.base_expected import EXPECTED, read_expected
-from leadboost_schema.gate.base_suite import BASE_MASTER, upgraded_schema
-from leadboost_schema.gate.base_tests import check_base_tests
+from leadboost_schema.gate.base_expected import EXPECTED, Excuse, read_expected
+from leadboost_schema.gate.base_suite import BASE_MASTER, SuiteRun, upgraded_schema
+from leadboost_schema.gate.base_tests import check_base_tests, judge
 from leadboost_schema.gate.findings import CheckResult
 from leadboost_schema.gate.plan import GatePlan, plan_between, plan_from_git
 from leadboost_schema.gate.run import CHECKS, selected
@@ -110,11 +110,24 @@ def test_a_declared_failure_is_info_and_a_declared_test_that_passes_is_a_stale_w
                                f'"{PASSING}" = "catalog equality: listed by mistake"\n')
 
     assert result.passed
-    assert {(f.severity, f.where) for f in result.findings} == {("info", FAILING),
-                                                                ("warning", f"{EXPECTED}: {PASSING}")}
+    assert {(f.severity, f.where) for f in result.findings} == {
+        ("info", f"{EXPECTED}: contracts/test_base.py::TestWidening"), ("warning", f"{EXPECTED}: {PASSING}")}
     info = next(f for f in result.findings if f.severity == "info")
-    assert info.message == f"fails as declared: {WIDEN[0]}: t.id is widened"
+    assert info.message == f"1 test fails as declared: {WIDEN[0]}: t.id is widened"
     assert result.figures["failed as declared"] == 1
+
+
+def test_one_entry_is_one_info_however_many_tests_it_excuses():
+    """A PR comment gets one line per declared break: the entry names the tests it excused by count."""
+    outcomes = {"c/t.py::a[1]": "failed", "c/t.py::a[2]": "failed", "c/t.py::b": "failed", "c/t.py::c": "passed"}
+    run = SuiteRun(outcomes, {}, 1.0, 1, "")
+    excuses = [Excuse("c/t.py::a", "0001_x.sql", "widened"), Excuse("c/t.py::b", "", "text moved")]
+
+    findings = judge(run, excuses)
+
+    assert sorted((f.severity, f.where, f.message) for f in findings) == [
+        ("info", f"{EXPECTED}: c/t.py::a", "2 tests fail as declared: 0001_x.sql: widened"),
+        ("info", f"{EXPECTED}: c/t.py::b", f"1 test fails as declared: {excuses[1].reason}")]
 
 
 def test_a_base_given_as_a_folder_is_reported_as_not_run(fake_change):
