@@ -21,6 +21,8 @@ import psycopg
 
 from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
+from leadboost_schema.backfill.line_writer import Block, LineWriter, blocks
+from leadboost_schema.backfill.line_writer import wanted as line_writer_wanted
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
 from leadboost_schema.backfill.mapping import MappedRow, load_mapping
 from leadboost_schema.backfill.pacing import Pacer, Window
@@ -42,8 +44,9 @@ class Options:
     window: Window | None = None
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
-    # "auto": export files of 8 MiB or more are read and mapped in a child process (reader_process.py), the rest
-    # in a thread; "thread" or "process" to choose
+    # "auto": JSON Lines files are mapped by the server (line_writer.py, "sql"); a nested export of 8 MiB or more is
+    # read and mapped in a child process (reader_process.py), the rest in a thread; "sql", "thread" or "process"
+    # to choose (a source the SQL path cannot read, or a mapping it cannot express, is read by "auto"'s others)
     reader: str = "auto"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
     # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
@@ -205,44 +208,87 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                 quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
                 summary.reasons[reason.split(":")[0][:80]] += 1
 
-        if reader_process.wanted(source, options.reader):
-            # drained by a thread too, so the child never waits for the writer to want the next chunk
-            read = read_ahead(reader_process.read_in_process(
-                source, dsn, (options.mapping, options.tenant, options.tenant_from), resume, options.batch_size))
-        else:
-            read = read_ahead(chunks(source, mapping, resume, options.batch_size))
-        try:
-            for chunk in read:
-                chunk_no += 1
-                for document, table, reason in chunk.rejected:
-                    add(document.position, document, table, reason)
+        if line_writer_wanted(source, options.reader, conn, mapping):
+            lines = LineWriter(conn, run_id, mapping, writer.loader_foreign_keys, step)
+
+            def python_way(chunk_no: int, block: Block) -> ChunkOutcome:
+                """A block the SQL path refused, mapped and written as the other readers do."""
+                rows = []
+                for at in range(len(block.lines)):
+                    document = block.document(block.first + at)
+                    mapped = mapping.map(document)
+                    if isinstance(mapped, MappedRow):
+                        rows.append((document.position, mapped))
+                    else:
+                        add(document.position, document, mapped.table, mapped.reason)
                 quarantine.sync()
                 step("quarantined", chunk_no)
-                outcome = ChunkOutcome()
+                if not rows:
+                    return ChunkOutcome()
+                documents = {position: block.document(position) for position, _ in rows}
+                return writer.write(chunk_no, rows, block.checkpoint, lambda result: refused(result, documents))
 
-                def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
-                    for position, table, reason in result.refused:
-                        add(position, chunk.documents[position], table, reason)
-                    quarantine.sync()
-                for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
-                    chunk_no += number > 0
-                    part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
-                    sizer.observe(len(rows), writer.hold_seconds)
+            def refused(result: ChunkOutcome, documents: dict[int, SourceDocument]) -> None:
+                for position, table, reason in result.refused:
+                    add(position, documents[position], table, reason)
+                quarantine.sync()
+
+            try:
+                for block in blocks(source.path, resume, lambda: sizer.rows):
+                    chunk_no += 1
+                    outcome = lines.write(chunk_no, block, add, quarantine.sync, python_way)
+                    sizer.observe(len(block.lines), lines.hold_seconds)
                     summary.transactions += 1
-                    outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
-                    outcome.already_present += part.already_present
-                summary.chunks += 1
-                summary.read += chunk.read
-                summary.loaded.update(outcome.inserted)
-                summary.already_present += outcome.already_present
-                summary.quarantined = len(written)
-                progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()),
-                                summary.quarantined, chunk.fraction)
-                pacer.done(sum(outcome.inserted.values()))
-        finally:
-            read.close()  # stops the reader (a child process at once, not when collected)
-            quarantine.close()
-            progress.finish()
+                    summary.chunks += 1
+                    summary.read += len(block.lines)
+                    summary.loaded.update(outcome.inserted)
+                    summary.already_present += outcome.already_present
+                    summary.quarantined = len(written)
+                    progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()),
+                                    summary.quarantined, block.afters[-1] / max(source.path.stat().st_size, 1))
+                    pacer.done(sum(outcome.inserted.values()))
+            finally:
+                quarantine.close()
+                progress.finish()
+        else:
+            if reader_process.wanted(source, options.reader):
+                # drained by a thread too, so the child never waits for the writer to want the next chunk
+                read = read_ahead(reader_process.read_in_process(
+                    source, dsn, (options.mapping, options.tenant, options.tenant_from), resume, options.batch_size))
+            else:
+                read = read_ahead(chunks(source, mapping, resume, options.batch_size))
+            try:
+                for chunk in read:
+                    chunk_no += 1
+                    for document, table, reason in chunk.rejected:
+                        add(document.position, document, table, reason)
+                    quarantine.sync()
+                    step("quarantined", chunk_no)
+                    outcome = ChunkOutcome()
+
+                    def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
+                        for position, table, reason in result.refused:
+                            add(position, chunk.documents[position], table, reason)
+                        quarantine.sync()
+                    for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
+                        chunk_no += number > 0
+                        part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
+                        sizer.observe(len(rows), writer.hold_seconds)
+                        summary.transactions += 1
+                        outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
+                        outcome.already_present += part.already_present
+                    summary.chunks += 1
+                    summary.read += chunk.read
+                    summary.loaded.update(outcome.inserted)
+                    summary.already_present += outcome.already_present
+                    summary.quarantined = len(written)
+                    progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()),
+                                    summary.quarantined, chunk.fraction)
+                    pacer.done(sum(outcome.inserted.values()))
+            finally:
+                read.close()  # stops the reader (a child process at once, not when collected)
+                quarantine.close()
+                progress.finish()
         summary.seconds = time.monotonic() - started
         summary.paused_seconds = pacer.paused_seconds
         summary.quarantined_in_run = sum(1 for e in read_quarantine(quarantine_path) if e.get("run") == run_id)
