@@ -1,7 +1,7 @@
 """The JSON Lines fast path: a transaction's lines go to the server as they are and are mapped there, so Python does
 no work per document (docs/backfill.md, "The SQL path").
 
-One transaction: COPY the raw lines into ``pg_temp.backfill_lines`` (a jsonb column: the server parses them); the
+One transaction: COPY the raw lines into ``pg_temp.backfill_lines``; the
 mapping statement (sql_mapping.py) fills one temp table per target and returns the positions it did not take; Python
 maps only those (``Mapping.map``: quarantined with its reason, or a row after all, COPYed beside the others); then,
 in one round trip, the tenants are locked, one ``migration.batch_control`` row per (table, tenant) is inserted with
@@ -106,8 +106,7 @@ class LineWriter:
         self.conn, self.run_id, self.mapping = conn, run_id, mapping
         self.loader_foreign_keys, self.on_step = loader_foreign_keys, on_step
         create_temp_tables(conn, mapping)
-        self.map_sql = SqlMapping(mapping, lambda v: psycopg.sql.Literal(v).as_string(conn).replace("%", "%%")).map_statement(
-            mapping_specs(mapping.document))
+        self.map_sql = SqlMapping(mapping, lambda v: psycopg.sql.Literal(v).as_string(conn).replace("%", "%%")).map_statement()
         self._ids = TimeOrderedIds()
         self.hold_seconds = 0.0
         self.fallbacks = 0  # blocks written the Python way
@@ -136,7 +135,7 @@ class LineWriter:
         with self.conn.transaction():
             if self.loader_foreign_keys:
                 self.conn.execute("SET LOCAL session_replication_role = replica")
-            with self.conn.cursor().copy(f"COPY {LINES} (doc) FROM STDIN (DELIMITER E'\\x01')") as copy:
+            with self.conn.cursor().copy(f"COPY {LINES} (line) FROM STDIN (DELIMITER E'\\x01')") as copy:
                 copy.write(copy_payload(block.lines))
             left = [p for (p,) in self.conn.execute(self.map_sql, {"base": block.first, "count": count,
                                                                    "python": oversized}).fetchall()]
