@@ -317,11 +317,14 @@ class SqlMapping:
                   f" FROM ({plain}) AS p WHERE p.pdata IS NOT NULL{self._typed_checks()} OFFSET 0")
         named = ("SELECT p.position, p.collection, p.firebase_id, p.pdata, CASE WHEN jsonb_typeof(p.tenant)"
                  f" = 'string' THEN p.tenant #>> '{{}}' END AS tenant_text FROM ({tenant}) AS p OFFSET 0")
-        # "IN (SELECT … iam.tenants)": a hashed subplan, one look-up per document instead of an index scan
+        # "IN (SELECT … iam.tenants)" in the select list stays a hashed subplan (in WHERE it becomes a join the
+        # planner, which expects one document, makes a nested loop): one hash probe per document.
+        known = ("SELECT p.*, p.tenant_text IN (SELECT t.id::text FROM iam.tenants AS t) AS known"
+                 f" FROM ({named}) AS p OFFSET 0")
         return (
             "WITH pdocs AS MATERIALIZED ("
             " SELECT p.position, p.collection, p.firebase_id, p.pdata, p.tenant_text::uuid AS tenant_id"
-            f" FROM ({named}) AS p WHERE p.tenant_text IN (SELECT t.id::text FROM iam.tenants AS t)),"
+            f" FROM ({known}) AS p WHERE p.known),"
             f" {', '.join(self._table(target) for target in self.mapping.tables.values())}"
             " SELECT g.position FROM generate_series(%(base)s::bigint, %(base)s::bigint + %(count)s - 1) AS g (position)"
             f" WHERE g.position NOT IN ({taken}) ORDER BY 1")
