@@ -46,7 +46,8 @@ def test_a_firebase_id_dual_written_after_the_lookup_is_already_present(leadboos
         return settle(table, rows, owners, outcome)
 
     monkeypatch.setattr(ChunkWriter, "_settle", staticmethod(settle_while_the_backend_writes))
-    summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl"), quiet())
+    summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl", reader="thread"),
+                       quiet())
     assert summary.exit_status == EXIT_OK and not summary.run_batches_wrong
     assert summary.loaded["raw_signals"] == 9 and summary.already_present == 1
     assert leadboost_conn.execute("SELECT signal_type, batch_id FROM migration.raw_signals WHERE firebase_id = 'd3'"

@@ -110,6 +110,7 @@ class LineWriter:
         self._ids = TimeOrderedIds()
         self.hold_seconds = 0.0
         self.fallbacks = 0  # blocks written the Python way
+        self.left_to_python = 0  # documents the SQL did not take (quarantined by Python, or mapped there)
 
     def write(self, chunk: int, block: Block, quarantined: Quarantined, sync: Callable[[], None],
               fallback: Callable[[int, Block], ChunkOutcome]) -> ChunkOutcome:
@@ -139,6 +140,7 @@ class LineWriter:
                 copy.write(copy_payload(block.lines))
             left = [p for (p,) in self.conn.execute(self.map_sql, {"base": block.first, "count": count,
                                                                    "python": oversized}).fetchall()]
+            self.left_to_python += len(left)
             by_python: dict[str, list[tuple[int, MappedRow]]] = defaultdict(list)
             for position in left:
                 document = block.document(position)

@@ -65,6 +65,8 @@ class Summary:
     reasons: Counter = field(default_factory=Counter)
     chunks: int = 0
     transactions: int = 0
+    left_to_python: int = 0  # SQL path (line_writer.py): documents it left to Python's mapping
+    blocks_by_python: int = 0  # SQL path: transactions it handed whole to the Python path
     seconds: float = 0.0
     paused_seconds: float = 0.0
     quarantine_file: str = ""
@@ -250,6 +252,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
             finally:
                 quarantine.close()
                 progress.finish()
+                summary.left_to_python, summary.blocks_by_python = lines.left_to_python, lines.fallbacks
         else:
             if reader_process.wanted(source, options.reader):
                 # drained by a thread too, so the child never waits for the writer to want the next chunk
