@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import psycopg
@@ -159,42 +160,65 @@ def test_the_sql_path_resumes_after_its_last_committed_transaction(leadboost_con
 
 # -- the property ---------------------------------------------------------------------------------------------------
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8)
-KEYS = st.sampled_from(["type", "signalType", "createdAt", "created_at", "timestamp", "tenantId", "name", "status",
-                        "budget", "currency", "actor", "action", "occurredAt", "_seconds", "__datatype__", "x"])
-TIMESTAMPS = st.one_of(st.builds(tagged, st.integers(-10**12, 10**12), st.integers(-1, 10**9)),
+TIMESTAMPS = st.one_of(st.builds(tagged, st.integers(-10**12, 10**12), st.integers(0, 10**9 - 1)),
+                       st.builds(tagged, st.sampled_from([1.5, "1", -62135596801, 253402300800]), st.just(0)),
+                       st.builds(tagged, st.integers(0, 10**10), st.sampled_from([-1, 10**9, 0.5])),
                        st.builds(lambda s, n: {"_seconds": s, "_nanoseconds": n}, st.integers(-5, 5), st.integers(0, 9)),
                        st.sampled_from(["2024-05-01T12:00:00Z", "2024-05-01T12:00:00.5+05:30", "2024-02-30T00:00:00Z",
-                                        "2024-05-01", "0000-01-01T00:00:00Z", "2024-05-01T24:00:00Z"]))
+                                        "2024-05-01", "0000-01-01T00:00:00Z", "2024-05-01T24:00:00Z",
+                                        "2024-05-01T12:00:00.1234567Z", "2024-05-01 12:00:00Z", "2024-05-01T12:00:00"]))
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False,
-                                                                                    allow_infinity=False), TEXT,
-                    st.sampled_from(["web.visit", "Draft", "active", "EUR", "usd", "é", "A" * 101]))
-VALUES = st.recursive(st.one_of(SCALARS, TIMESTAMPS), lambda inner: st.lists(inner, max_size=2)
-                      | st.dictionaries(KEYS | TEXT, inner, max_size=3), max_leaves=6)
+                                                                                    allow_infinity=False), TEXT)
+EXTRA = st.recursive(st.one_of(SCALARS, TIMESTAMPS), lambda inner: st.lists(inner, max_size=2)
+                     | st.dictionaries(TEXT, inner, max_size=2), max_leaves=5)
+MAYBE = st.none()  # a field left out
+
+
+def field(*values) -> st.SearchStrategy:
+    return st.one_of(st.sampled_from(values), MAYBE)
+
+
+TABLE_FIELDS = {
+    "raw_signals": {"type": field("web.visit", "Web.Visit", "é", 5, None, "A" * 101, "a b"),
+                    "createdAt": st.one_of(TIMESTAMPS, MAYBE)},
+    "campaigns": {"name": field("N", "", "x" * 201, 5), "status": field("draft", "ACTIVE", "Paused", "nope", "ß"),
+                  "budget": field(10, 10.25, -1, "12", 10**16, 1e-7, True), "currency": field("eur", "EURO", "usd", 1),
+                  "created_at": st.one_of(TIMESTAMPS, MAYBE)},
+    "audit_logs": {"actor": field("u", "", 7), "userId": field("v"), "action": field("edit", "x" * 101),
+                   "entity_type": field("lead", ""), "occurredAt": st.one_of(TIMESTAMPS, MAYBE),
+                   "timestamp": st.one_of(TIMESTAMPS, MAYBE)},
+}
+COLLECTION = {"raw_signals": ["raw_signals", "signals"], "campaigns": ["campaigns"], "audit_logs": ["audit_logs", "audit"]}
 
 
 @st.composite
 def documents(draw) -> str:
-    collection = draw(st.sampled_from(["raw_signals", "signals", "campaigns", "audit_logs", "audit", "other"]))
-    where = draw(st.sampled_from(["path", "field", "upper", "unknown", "none"]))
+    """A document of a table, its fields drawn around the mapping's checks (valid or just outside), with extra
+    fields holding any JSON, typed values included; its tenant from the path or a field, known or not."""
+    table = draw(st.sampled_from(sorted(TABLE_FIELDS)))
+    data = {name: value for name, value in ((n, draw(s)) for n, s in TABLE_FIELDS[table].items()) if value is not None}
+    data.update(draw(st.dictionaries(st.sampled_from(["x", "deep", "_seconds", "__datatype__", "ñ"]), EXTRA,
+                                     max_size=2)))
+    where = draw(st.sampled_from(["path"] * 4 + ["field", "upper", "unknown", "none"]))
     tenant = draw(st.sampled_from(TENANTS))
-    firebase_id = draw(st.sampled_from(["a", "b", "ñ", "x" * 1500]))
-    data = draw(st.dictionaries(KEYS, VALUES, max_size=5))
     if where == "field":
         data["tenantId"] = tenant
     elif where == "upper":
         data["tenant_id"] = tenant.upper()
+    collection = draw(st.sampled_from([*COLLECTION[table], "other"] if draw(st.booleans()) else COLLECTION[table]))
+    firebase_id = draw(st.sampled_from(["a", "b", "ñ", "x" * 1500]))
     path = {"path": f"tenants/{tenant}/{collection}/{firebase_id}",
             "unknown": f"tenants/{UNKNOWN}/{collection}/{firebase_id}"}.get(where, f"{collection}/{firebase_id}")
     return json.dumps({"path": path, "data": data}, ensure_ascii=draw(st.booleans())) + "\n"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("LEADBOOST_BACKFILL_EXAMPLES", "15")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(documents(), min_size=1, max_size=25))
 def test_both_paths_agree_on_generated_documents(leadboost_server, leadboost_template, tmp_path_factory, lines):
-    """Invariant: for any JSON Lines export (typed values valid or not, at any depth, the timestamp forms either
-    path might read differently, tenants from the path or fields, known or not, repeated firebase_ids, texts of any
-    script), the SQL path loads the same rows and quarantines the same documents, with the same reasons, as the
-    Python path."""
+    """Invariant: for any JSON Lines export (fields valid or just outside the mapping's checks, typed values valid
+    or not at any depth, timestamp texts either path might read differently, tenants from the path or fields, known
+    or not, repeated firebase_ids, texts of any script), the SQL path loads the same rows and quarantines the same
+    documents, with the same reasons, as the Python path."""
     folder = tmp_path_factory.mktemp("paths")
     by_sql = load(leadboost_server, leadboost_template, lines, "sql", folder)
     by_python = load(leadboost_server, leadboost_template, lines, "thread", folder)
