@@ -130,12 +130,12 @@ def test_a_firebase_id_dual_written_during_the_transaction_is_already_present(le
 
 def test_the_sql_path_resumes_after_its_last_committed_transaction(leadboost_conn, leadboost_dsn, make_tenant,
                                                                    tmp_path):
-    """A first transaction of 40 lines, then of 5 (the least the sizer makes); interrupted just before the 4th
-    COMMIT, the run resumes from the 3rd transaction's checkpoint (50 documents, one of them bad) and loads every
-    document once."""
+    """Interrupted just before its 3rd COMMIT (transactions of 40 lines, then fewer as the sizer follows the tiny
+    budget), the run resumes from the 2nd transaction's checkpoint — the documents it holds, one of them bad, are
+    not read again — and loads every document once."""
     tenant = str(make_tenant(leadboost_conn))
     records = [{"path": f"tenants/{tenant}/raw_signals/d{i}", "data": {"type": "t"}} for i in range(100)]
-    records[47] = {"path": f"tenants/{tenant}/raw_signals/bad", "data": {}}
+    records[7] = {"path": f"tenants/{tenant}/raw_signals/bad", "data": {}}
     path = tmp_path / "export.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     options = Options(run_id="resume", batch_size=40, max_transaction_ms=0.001, quarantine=tmp_path / "q.jsonl",
@@ -144,17 +144,18 @@ def test_the_sql_path_resumes_after_its_last_committed_transaction(leadboost_con
 
     def stop(step, chunk):
         commits.append(step)
-        if commits.count("before_commit") == 4:
+        if commits.count("before_commit") == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         backfill(leadboost_dsn, JsonLinesFile(path), options, quiet(), on_step=stop)
-    assert leadboost_conn.execute("SELECT count(*) FROM migration.raw_signals").fetchone()[0] == 49
+    loaded = leadboost_conn.execute("SELECT count(*) FROM migration.raw_signals").fetchone()[0]
     resumed = backfill(leadboost_dsn, JsonLinesFile(path), options, quiet())
-    assert resumed.resumed_at == 50
+    assert 40 < resumed.resumed_at < 100 and resumed.resumed_at == loaded + 1  # + the bad one
+    assert resumed.read == 100 - resumed.resumed_at
     assert leadboost_conn.execute("SELECT count(*), count(DISTINCT firebase_id) FROM migration.raw_signals"
                                   ).fetchone() == (99, 99)
-    assert [e["position"] for e in read_quarantine(tmp_path / "q.jsonl")] == [47]
+    assert [e["position"] for e in read_quarantine(tmp_path / "q.jsonl")] == [7]
     assert not resumed.run_batches_wrong
 
 

@@ -98,63 +98,107 @@ class SqlPathUnusable(Exception):
     """The block goes the Python way (the reason is the message)."""
 
 
+@dataclass
+class MappedBlock:
+    """A block as the mapper left it: the COPY text of each mapped table's rows, the positions it did not take, or
+    the error that makes the whole block go the Python way."""
+
+    block: Block
+    tables: dict[str, bytes]
+    left: list[int]
+    error: Exception | None = None
+
+
+class Mapper:
+    """Maps blocks on a connection of its own (its own backend: with the writer's, two cores work), one or two
+    blocks ahead of the writer. Nothing it does is durable: each block is mapped in a transaction of temp tables
+    only, emptied at its commit."""
+
+    def __init__(self, conn: psycopg.Connection, mapping: Mapping) -> None:
+        self.conn, self.mapping = conn, mapping
+        create_temp_tables(conn, mapping)
+        self.map_sql = SqlMapping(mapping, lambda v: psycopg.sql.Literal(v).as_string(conn).replace("%", "%%")
+                                  ).map_statement()
+
+    def map(self, block: Block) -> MappedBlock:
+        oversized = [block.first + at for at, line in enumerate(block.lines) if len(line) > self.mapping.max_bytes]
+        try:
+            with self.conn.transaction():
+                with self.conn.cursor().copy(f"COPY {LINES} (line) FROM STDIN (DELIMITER E'\\x01')") as copy:
+                    copy.write(copy_payload(block.lines))
+                left = [p for (p,) in self.conn.execute(self.map_sql, {"base": block.first, "count": len(block.lines),
+                                                                       "python": oversized}).fetchall()]
+                tables = {}
+                for table in self.mapping.tables:
+                    with self.conn.cursor().copy(f"COPY {mapped_table(table)} TO STDOUT") as copy:
+                        tables[table] = b"".join(bytes(data) for data in copy)
+            return MappedBlock(block, tables, left)
+        except ROW_ERRORS as error:  # a line jsonb refuses, a value a cast refuses: the block goes the Python way
+            return MappedBlock(block, {}, [], error)
+
+    def blocks(self, path: Path, resume: Checkpoint | None, size: Callable[[], int]) -> Iterator[MappedBlock]:
+        for block in blocks(path, resume, size):
+            yield self.map(block)
+
+
 class LineWriter:
-    """Writes blocks of one run over one connection (autocommit; each block is its own transaction)."""
+    """Writes mapped blocks of one run over one connection (autocommit; each block is its own transaction)."""
 
     def __init__(self, conn: psycopg.Connection, run_id: str, mapping: Mapping, loader_foreign_keys: bool,
                  on_step: Callable[[str, int], None]) -> None:
         self.conn, self.run_id, self.mapping = conn, run_id, mapping
         self.loader_foreign_keys, self.on_step = loader_foreign_keys, on_step
         create_temp_tables(conn, mapping)
-        self.map_sql = SqlMapping(mapping, lambda v: psycopg.sql.Literal(v).as_string(conn).replace("%", "%%")).map_statement()
         self._ids = TimeOrderedIds()
         self.hold_seconds = 0.0
         self.fallbacks = 0  # blocks written the Python way
         self.left_to_python = 0  # documents the SQL did not take (quarantined by Python, or mapped there)
 
-    def write(self, chunk: int, block: Block, quarantined: Quarantined, sync: Callable[[], None],
+    def write(self, chunk: int, mapped: MappedBlock, quarantined: Quarantined, sync: Callable[[], None],
               fallback: Callable[[int, Block], ChunkOutcome]) -> ChunkOutcome:
-        """Commit ``block``'s documents with its checkpoint; its bad documents go to ``quarantined`` (made durable
+        """Commit the block's documents with its checkpoint; its bad documents go to ``quarantined`` (made durable
         by ``sync`` before the commit); ``fallback(chunk, block)`` writes it the Python way when the server cannot
         take it this way."""
         for attempt in range(RETRIES):
             try:
-                return self._write(chunk, block, quarantined, sync)
+                if mapped.error is not None:
+                    raise SqlPathUnusable(str(mapped.error))
+                return self._write(chunk, mapped, quarantined, sync)
             except (*ROW_ERRORS, TenantGone, SqlPathUnusable):
                 self.fallbacks += 1
-                return fallback(chunk, block)
+                return fallback(chunk, mapped.block)
             except RETRYABLE:
                 if attempt == RETRIES - 1:
                     raise
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _write(self, chunk: int, block: Block, quarantined: Quarantined, sync: Callable[[], None]) -> ChunkOutcome:
+    def _write(self, chunk: int, mapped: MappedBlock, quarantined: Quarantined, sync: Callable[[], None]
+               ) -> ChunkOutcome:
         outcome = ChunkOutcome()
-        count = len(block.lines)
-        oversized = [block.first + at for at, line in enumerate(block.lines) if len(line) > self.mapping.max_bytes]
+        block = mapped.block
         with self.conn.transaction():
             if self.loader_foreign_keys:
                 self.conn.execute("SET LOCAL session_replication_role = replica")
-            with self.conn.cursor().copy(f"COPY {LINES} (line) FROM STDIN (DELIMITER E'\\x01')") as copy:
-                copy.write(copy_payload(block.lines))
-            left = [p for (p,) in self.conn.execute(self.map_sql, {"base": block.first, "count": count,
-                                                                   "python": oversized}).fetchall()]
-            self.left_to_python += len(left)
+            for table, data in mapped.tables.items():
+                if data:
+                    with self.conn.cursor().copy(f"COPY {mapped_table(table)} FROM STDIN") as copy:
+                        copy.write(data)
+            self.left_to_python += len(mapped.left)
             by_python: dict[str, list[tuple[int, MappedRow]]] = defaultdict(list)
-            for position in left:
+            for position in mapped.left:
                 document = block.document(position)
-                mapped = self.mapping.map(document)
-                if isinstance(mapped, MappedRow):
-                    by_python[mapped.table].append((position, mapped))
+                row = self.mapping.map(document)
+                if isinstance(row, MappedRow):
+                    by_python[row.table].append((position, row))
                 else:
-                    quarantined(position, document, mapped.table, mapped.reason)
+                    quarantined(position, document, row.table, row.reason)
             for table, rows in by_python.items():
                 self._copy_mapped(table, rows)
             sync()
             self.on_step("quarantined", chunk)
             holding = time.monotonic()
-            inserted, staged = self._load(chunk, block, count)
+            inserted, staged = self._load(chunk, block, len(block.lines))
             for table, rows in inserted.items():
                 outcome.inserted[table] = rows
                 if rows < staged[table]:

@@ -57,6 +57,11 @@ def mapping_specs(document: dict) -> dict[str, dict[str, dict]]:
     return {table: dict((spec or {}).get("columns") or {}) for table, spec in (document.get("tables") or {}).items()}
 
 
+def json_key(key: str) -> str:
+    """``key`` as an element of a text[] literal (a path for jsonb_set)."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _count(text: str, needle: str) -> str:
     return f"(octet_length({text}) - octet_length(replace({text}, '{needle}', ''))) / {len(needle)}"
 
@@ -72,13 +77,14 @@ class SqlMapping:
     @staticmethod
     def _iso(seconds: str, nanos: str) -> str:
         """ISO text of a Firestore timestamp from its parts' jsonb (typed_values._from_seconds), NULL unless both
-        are integers in range."""
+        are integers (written without a fraction: Python reads 1.0 as a float) in range."""
         return (f"CASE WHEN jsonb_typeof({seconds}) = 'number' AND jsonb_typeof({nanos}) = 'number' THEN"
-                f" CASE WHEN ({seconds})::text ~ '^-?[0-9]{{1,12}}$' AND ({nanos})::text ~ '^[0-9]{{1,9}}$' THEN"
-                f" CASE WHEN ({seconds})::text::bigint BETWEEN -62135596800 AND 253402300799"
-                f" THEN to_char(to_timestamp(({seconds})::text::bigint) AT TIME ZONE 'UTC',"
-                f" 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad((({nanos})::text::bigint / 1000)::text, 6, '0')"
-                " || 'Z' END END END")
+                f" CASE WHEN scale(({seconds})::numeric) = 0 AND scale(({nanos})::numeric) = 0"
+                f" AND ({seconds})::numeric BETWEEN -62135596800 AND 253402300799"
+                f" AND ({nanos})::numeric BETWEEN 0 AND 999999999"
+                f" THEN to_char(to_timestamp(({seconds})::numeric::bigint) AT TIME ZONE 'UTC',"
+                f" 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad((({nanos})::numeric::bigint / 1000)::text, 6, '0')"
+                " || 'Z' END END")
 
     def _parts(self, value: str) -> tuple[str, str, str]:
         """(seconds, nanoseconds, form) of ``value`` if it is a map shaped as a timestamp in either export form
@@ -111,14 +117,18 @@ class SqlMapping:
         return keys
 
     def _typed_parts(self) -> str:
-        """Columns over ``d`` (its ``data``): each timestamp field's value ``v<n>`` and shape ``form<n>``
-        (1 tagged, 2 bare, NULL neither), and its seconds/nanoseconds ``sec<n>``/``ns<n>`` (jsonb)."""
+        """Columns over ``d`` (each timestamp field's value ``v<n>``): its seconds/nanoseconds ``sec<n>``/``ns<n>``
+        (jsonb) and shape ``form<n>`` (1 tagged, 2 bare, NULL neither)."""
         columns = ""
-        for n, key in enumerate(self._timestamp_keys()):
-            value = f"(d.data -> {self.lit(key)})"
-            seconds, nanos, form = self._parts(value)
+        for n in range(len(self._timestamp_keys())):
+            seconds, nanos, form = self._parts(f"d.v{n}")
             columns += f", {seconds} AS sec{n}, {nanos} AS ns{n}, {form} AS form{n}"
         return columns
+
+    def _typed_isos(self) -> str:
+        """Columns over ``d`` (with ``_typed_parts``): each timestamp field's ISO text ``iso<n>`` (NULL: none)."""
+        return "".join(f", CASE WHEN d.form{n} IS NOT NULL THEN {self._iso(f'd.sec{n}', f'd.ns{n}')} END AS iso{n}"
+                       for n in range(len(self._timestamp_keys())))
 
     def _plain_data(self) -> str:
         """typed_values.plain of the data map ``d.data``: itself when the raw line names no marker key (and has no
@@ -130,10 +140,11 @@ class SqlMapping:
         if keys:
             tagged = " + ".join(f"COALESCE(d.form{n} = 1, false)::int" for n in range(len(keys)))
             typed = " + ".join(f"(d.form{n} IS NOT NULL)::int" for n in range(len(keys)))
-            pairs = ", ".join(f"{self.lit(key)}, to_jsonb({self._iso(f'd.sec{n}', f'd.ns{n}')})"
-                              for n, key in enumerate(keys))
-            cases.append(f"WHEN d.n_escapes = 0 AND d.n_tagged = {tagged} AND d.n_seconds = {typed}"
-                         f" THEN d.data || jsonb_strip_nulls(jsonb_build_object({pairs}))")
+            converted = "d.data"
+            for n, key in enumerate(keys):  # jsonb_set only where a timestamp was found
+                converted = (f"CASE WHEN d.iso{n} IS NULL THEN {converted}"
+                             f" ELSE jsonb_set({converted}, {self.lit('{' + json_key(key) + '}')}, to_jsonb(d.iso{n})) END")
+            cases.append(f"WHEN d.n_escapes = 0 AND d.n_tagged = {tagged} AND d.n_seconds = {typed} THEN {converted}")
         clean = " AND ".join(f"strpos(d.data::text, {self.lit(m)}) = 0" for m in MARKERS)
         cases.append(f"WHEN {clean} THEN d.data")
         every = (f"(SELECT CASE WHEN bool_and(x.v IS NOT NULL) THEN jsonb_object_agg(e.key, x.v) END"
@@ -302,11 +313,13 @@ class SqlMapping:
                  f" {_count('l.line', chr(92) + 'u')} AS n_escapes,"
                  " octet_length(l.line) - octet_length(replace(replace(l.line, '{', ''), '[', '')) AS brackets"
                  f" FROM {LINES} AS l OFFSET 0")
+        values = "".join(f", s.doc -> 'data' -> {self.lit(key)} AS v{n}" for n, key in enumerate(self._timestamp_keys()))
         records = ("SELECT s.position, s.doc -> 'data' AS data, string_to_array(s.doc ->> 'path', '/') AS seg,"
-                   f" s.n_tagged, s.n_seconds, s.n_escapes FROM ({lines}) AS s"
+                   f" s.n_tagged, s.n_seconds, s.n_escapes{values} FROM ({lines}) AS s"
                    " WHERE jsonb_typeof(s.doc -> 'path') = 'string' AND jsonb_typeof(s.doc -> 'data') = 'object'"
                    f" AND s.brackets < {MAX_BRACKETS} AND s.position <> ALL (%(python)s::bigint[]) OFFSET 0")
-        typed = f"SELECT d.*{self._typed_parts()} FROM ({records}) AS d OFFSET 0"
+        parts = f"SELECT d.*{self._typed_parts()} FROM ({records}) AS d OFFSET 0"
+        typed = f"SELECT d.*{self._typed_isos()} FROM ({parts}) AS d OFFSET 0"
         forms = "".join(f", d.form{n}" for n in range(len(self._timestamp_keys())))
         plain = (f"SELECT d.position, d.seg, d.seg[cardinality(d.seg) - 1] AS collection,"
                  f" d.seg[cardinality(d.seg)] AS firebase_id, {self._plain_data()} AS pdata{forms}"
@@ -319,6 +332,8 @@ class SqlMapping:
                  f" = 'string' THEN p.tenant #>> '{{}}' END AS tenant_text FROM ({tenant}) AS p OFFSET 0")
         # "IN (SELECT … iam.tenants)" in the select list stays a hashed subplan (in WHERE it becomes a join the
         # planner, which expects one document, makes a nested loop): one hash probe per document.
+        self.layers = {"lines": lines, "records": records, "typed": typed, "plain": plain, "tenant": tenant,
+                       "named": named}
         known = ("SELECT p.*, p.tenant_text IN (SELECT t.id::text FROM iam.tenants AS t) AS known"
                  f" FROM ({named}) AS p OFFSET 0")
         return (
