@@ -14,8 +14,9 @@ let through that a cast refuses, a tenant deleted meanwhile) is written by the P
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from leadboost_schema.backfill.loader import (
     batch_key,
 )
 from leadboost_schema.backfill.mapping import MappedRow, Mapping, copy_text
+from leadboost_schema.backfill.reading import APPLICATION_NAME
 from leadboost_schema.backfill.sql_mapping import (
     LINES,
     SqlMapping,
@@ -136,9 +138,29 @@ class Mapper:
         except ROW_ERRORS as error:  # a line jsonb refuses, a value a cast refuses: the block goes the Python way
             return MappedBlock(block, {}, [], error)
 
-    def blocks(self, path: Path, resume: Checkpoint | None, size: Callable[[], int]) -> Iterator[MappedBlock]:
-        for block in blocks(path, resume, size):
-            yield self.map(block)
+
+
+def mapped_blocks(dsn: str, mapping: Mapping, path: Path, resume: Checkpoint | None, size: Callable[[], int],
+                  mappers: int = 1) -> Iterator[MappedBlock]:
+    """The file's blocks, mapped on ``mappers`` connections of their own in turn (each its own backend, so the
+    mapping — most of the server's work — runs beside the writer's), yielded in file order, at most ``mappers`` + 1
+    ahead. One is the default: on two cores shared with the writer a second mapper measured no faster."""
+    connections = [psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME) for _ in range(mappers)]
+    threads = [ThreadPoolExecutor(1, thread_name_prefix="backfill-mapper") for _ in range(mappers)]
+    try:
+        workers = [Mapper(conn, mapping) for conn in connections]
+        pending: deque = deque()
+        for number, block in enumerate(blocks(path, resume, size)):
+            pending.append(threads[number % mappers].submit(workers[number % mappers].map, block))
+            if len(pending) > mappers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for thread in threads:
+            thread.shutdown(wait=True, cancel_futures=True)
+        for conn in connections:
+            conn.close()
 
 
 class LineWriter:

@@ -21,7 +21,7 @@ import psycopg
 
 from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
-from leadboost_schema.backfill.line_writer import Block, LineWriter, Mapper
+from leadboost_schema.backfill.line_writer import Block, LineWriter, mapped_blocks
 from leadboost_schema.backfill.line_writer import wanted as line_writer_wanted
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
 from leadboost_schema.backfill.mapping import MappedRow, load_mapping
@@ -235,14 +235,12 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                     add(position, documents[position], table, reason)
                 quarantine.sync()
 
-            mapper_conn = psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME)
-            mapped_blocks = read_ahead(Mapper(mapper_conn, mapping).blocks(source.path, resume, lambda: sizer.rows),
-                                       depth=1)
+            mapped = mapped_blocks(dsn, mapping, source.path, resume, lambda: sizer.rows)
             try:
-                for mapped in mapped_blocks:
-                    block = mapped.block
+                for mapped_block in mapped:
+                    block = mapped_block.block
                     chunk_no += 1
-                    outcome = lines.write(chunk_no, mapped, add, quarantine.sync, python_way)
+                    outcome = lines.write(chunk_no, mapped_block, add, quarantine.sync, python_way)
                     sizer.observe(len(block.lines), lines.hold_seconds)
                     summary.transactions += 1
                     summary.chunks += 1
@@ -254,8 +252,7 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
                                     summary.quarantined, block.afters[-1] / max(source.path.stat().st_size, 1))
                     pacer.done(sum(outcome.inserted.values()))
             finally:
-                mapped_blocks.close()
-                mapper_conn.close()
+                mapped.close()  # stops the mappers and closes their connections
                 quarantine.close()
                 progress.finish()
                 summary.left_to_python, summary.blocks_by_python = lines.left_to_python, lines.fallbacks
