@@ -29,7 +29,7 @@ pytestmark = pytest.mark.benchmark(group="backfill")
 
 DOCS = int(float(os.environ.get("LEADBOOST_BACKFILL_DOCS", "1e5")))
 ROUNDS = int(os.environ.get("LEADBOOST_BACKFILL_ROUNDS", "3"))
-READER = os.environ.get("LEADBOOST_BACKFILL_READER", "auto")  # "process": the Python path, for before/after
+READER = os.environ.get("LEADBOOST_BACKFILL_READER", "auto")  # "sql": the SQL path (docs/backfill.md)
 BARE = "bench_bare_raw_signals"
 TARGETS = "migration.raw_signals, migration.campaigns, migration.audit_logs, migration.batch_control"
 

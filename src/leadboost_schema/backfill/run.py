@@ -44,9 +44,9 @@ class Options:
     window: Window | None = None
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
-    # "auto": JSON Lines files are mapped by the server (line_writer.py, "sql"); a nested export of 8 MiB or more is
-    # read and mapped in a child process (reader_process.py), the rest in a thread; "sql", "thread" or "process"
-    # to choose (a source the SQL path cannot read, or a mapping it cannot express, is read by "auto"'s others)
+    # "auto": export files of 8 MiB or more are read and mapped in a child process (reader_process.py), the rest
+    # in a thread; "thread" or "process" to choose; "sql": JSON Lines mapped by the server (line_writer.py; another
+    # source, or a mapping pattern the server cannot read, is read as "auto" reads it)
     reader: str = "auto"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
     # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
