@@ -1,12 +1,14 @@
-"""The JSON Lines fast path: a transaction's lines go to the server as they are and are mapped there, so Python does
+"""The JSON Lines SQL path: a transaction's lines go to the server as they are and are mapped there, so Python does
 no work per document (docs/backfill.md, "The SQL path").
 
-One transaction: COPY the raw lines into ``pg_temp.backfill_lines``; the
-mapping statement (sql_mapping.py) fills one temp table per target and returns the positions it did not take; Python
-maps only those (``Mapping.map``: quarantined with its reason, or a row after all, COPYed beside the others); then,
-in one round trip, the tenants are locked, one ``migration.batch_control`` row per (table, tenant) is inserted with
-the checkpoint, and ``INSERT … SELECT … ORDER BY position ON CONFLICT (firebase_id) DO NOTHING`` loads each target
-and sets its batches' counts (the first of two documents with one firebase_id wins, as on the Python path).
+A mapper connection (``Mapper``, in a thread: ``mapped_blocks``) COPYs a block's raw lines into
+``pg_temp.backfill_lines``, runs the mapping statement (sql_mapping.py), which fills one temp table per target and
+returns the positions it did not take, and COPYs those tables out. The writer (``LineWriter``), one block behind,
+COPYs them into its own temp tables; Python maps only the positions left (``Mapping.map``: quarantined with its
+reason, or a row after all, COPYed beside the others); then, in one round trip, the tenants are locked, one
+``migration.batch_control`` row per (table, tenant) is inserted with the checkpoint, and ``INSERT … SELECT … ORDER BY
+position ON CONFLICT (firebase_id) DO NOTHING`` loads each target and sets its batches' counts (the first of two
+documents with one firebase_id wins, as on the Python path).
 
 A block the server cannot take this way (a line that is not JSON or holds what jsonb refuses, a value the mapping
 let through that a cast refuses, a tenant deleted meanwhile) is written by the Python path instead (``fallback``).
@@ -23,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from leadboost_schema.backfill.documents import Checkpoint, SourceDocument
-from leadboost_schema.backfill.export_files import _record
+from leadboost_schema.backfill.export_files import _record as record_of_line
 from leadboost_schema.backfill.loader import (
     RETRIES,
     RETRYABLE,
@@ -61,7 +63,7 @@ class Block:
 
     def document(self, position: int) -> SourceDocument:
         at = position - self.first
-        return _record(position, self.lines[at], self.afters[at])
+        return record_of_line(position, self.lines[at], self.afters[at])
 
 
 def blocks(path: Path, resume: Checkpoint | None, size: Callable[[], int]) -> Iterator[Block]:
@@ -123,6 +125,7 @@ class Mapper:
                                   ).map_statement()
 
     def map(self, block: Block) -> MappedBlock:
+        """``block`` mapped (a line over the mapping's max_document_bytes is left to Python unparsed)."""
         oversized = [block.first + at for at, line in enumerate(block.lines) if len(line) > self.mapping.max_bytes]
         try:
             with self.conn.transaction():

@@ -332,8 +332,6 @@ class SqlMapping:
                  f" = 'string' THEN p.tenant #>> '{{}}' END AS tenant_text FROM ({tenant}) AS p OFFSET 0")
         # "IN (SELECT … iam.tenants)" in the select list stays a hashed subplan (in WHERE it becomes a join the
         # planner, which expects one document, makes a nested loop): one hash probe per document.
-        self.layers = {"lines": lines, "records": records, "typed": typed, "plain": plain, "tenant": tenant,
-                       "named": named}
         known = ("SELECT p.*, p.tenant_text IN (SELECT t.id::text FROM iam.tenants AS t) AS known"
                  f" FROM ({named}) AS p OFFSET 0")
         return (
