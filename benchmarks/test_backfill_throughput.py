@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from leadboost_schema.backfill.export_files import JsonLinesFile
+from leadboost_schema.backfill.loader import TimeOrderedIds
 from leadboost_schema.backfill.mapping import load_mapping
 from leadboost_schema.backfill.progress import Progress
 from leadboost_schema.backfill.run import Options, backfill
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.benchmark(group="backfill")
 
 DOCS = int(float(os.environ.get("LEADBOOST_BACKFILL_DOCS", "1e5")))
 ROUNDS = int(os.environ.get("LEADBOOST_BACKFILL_ROUNDS", "3"))
+READER = os.environ.get("LEADBOOST_BACKFILL_READER", "auto")  # "sql": the SQL path (docs/backfill.md)
 BARE = "bench_bare_raw_signals"
 TARGETS = "migration.raw_signals, migration.campaigns, migration.audit_logs, migration.batch_control"
 
@@ -56,9 +58,13 @@ def backfill_setup(leadboost_server, leadboost_template, tmp_path_factory):
             row = mapping.map(document)
             lines.append("\t".join((row.tenant_id, row.firebase_id, *row.fields)))
         copy_text = ("\n".join(lines) + "\n").encode()
+        # The same rows as the loader writes them (time-ordered ids, one batch): the target table's own floor
+        ids = TimeOrderedIds()
+        batch, first = f"{ids.take(1):032x}", ids.take(len(lines))
+        floor_text = ("\n".join(f"{first + n:032x}\t{batch}\t{line}" for n, line in enumerate(lines)) + "\n").encode()
         shared_ids = folder / "shared_ids.txt"
         shared_ids.write_text("\n".join(f"sig-{n:08d}" for n in range(0, DOCS, max(1, DOCS // 5000))))
-        yield dsn, export, copy_text, tenants[0], shared_ids
+        yield dsn, export, copy_text, tenants[0], shared_ids, (floor_text, batch)
 
 
 def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
@@ -66,12 +72,14 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
     more; transactions of about 50 ms: look-up of the present firebase_ids, batch_control rows with the
     checkpoint, COPY straight into the target) over a plain COPY of the same rows into a bare table (no
     constraint, index or trigger); a dual-writing backend writes into migration.raw_signals the whole time."""
-    dsn, export, copy_text, tenant, shared_ids = backfill_setup
+    dsn, export, copy_text, tenant, shared_ids, (floor_text, batch) = backfill_setup
     conn = psycopg.connect(dsn, autocommit=True)
     paired: list[float] = []
     into_target: list[float] = []
+    floor: list[float] = []
     latencies: dict[str, list[float]] = {"shared": [], "fresh": []}
     rounds = [0]
+    transactions: list[int] = []
 
     def copy_into(table: str) -> float:
         started = time.perf_counter()
@@ -88,7 +96,23 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
         paired.append(copy_into(BARE))
         into_target.append(copy_into("migration.raw_signals"))
         conn.execute(f"TRUNCATE {TARGETS}")
+        floor.append(copy_as_the_loader())
+        conn.execute(f"TRUNCATE {TARGETS}")
         conn.execute("CHECKPOINT")
+
+    def copy_as_the_loader() -> float:
+        """The rows as the loader writes them: time-ordered ids, a batch row, foreign-key triggers silenced (as
+        superuser) — what the table itself costs, without any mapping."""
+        conn.execute("INSERT INTO migration.batch_control (id, firebase_id, tenant_id, collection, status, started_at)"
+                     " VALUES (%s, 'bench-floor', %s, 'raw_signals', 'RUNNING', now())", (batch, tenant))
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            started = time.perf_counter()
+            with conn.cursor().copy("COPY migration.raw_signals (id, batch_id, tenant_id, firebase_id, signal_type,"
+                                    " payload, source_created_at) FROM STDIN") as copy:
+                for at in range(0, len(floor_text), 1 << 20):
+                    copy.write(floor_text[at:at + (1 << 20)])
+            return time.perf_counter() - started
 
     def run_backfill() -> None:
         rounds[0] += 1
@@ -98,13 +122,14 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
                                   text=True)
         assert writer.stdout.readline().strip() == "connected", "the dual writer could not connect"
         try:
-            summary = backfill(dsn, JsonLinesFile(export), Options(run_id=f"bench-{rounds[0]}",
+            summary = backfill(dsn, JsonLinesFile(export), Options(run_id=f"bench-{rounds[0]}", reader=READER,
                                                                    quarantine=tmp_path / "q.jsonl"),
                                Progress(io.StringIO(), tty=False))
         finally:
             writer.stdin.close()
             writer.wait(timeout=60)
         assert summary.exit_status == 0 and summary.read == DOCS, summary
+        transactions.append(summary.transactions)
         for line in out.read_text().splitlines():
             kind, seconds = line.split()
             latencies[kind].append(float(seconds))
@@ -126,4 +151,7 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
         copy_into_raw_signals_s=round(statistics.median(into_target), 2),
         ratio_to_copy_into_raw_signals=round(statistics.median(into_target) / backfill_median, 3),
         ratio_copy_into_raw_signals_to_plain_copy=round(statistics.median(paired) / statistics.median(into_target),
-                                                        3), **figures)
+                                                        3),
+        loader_floor_s=round(statistics.median(floor), 2),
+        ratio_loader_floor_to_plain_copy=round(statistics.median(paired) / statistics.median(floor), 3),
+        reader=READER, transactions=statistics.median(transactions), **figures)

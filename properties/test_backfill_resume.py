@@ -114,7 +114,7 @@ def run_until(dsn: str, export: Path, quarantine: Path, kill_at: int, reader: st
     return line.strip() or f"exit {process.returncode}"
 
 
-@pytest.mark.parametrize("reader", ["thread", "process"])
+@pytest.mark.parametrize("reader", ["sql", "thread", "process"])
 @settings(PROPERTY, deadline=None, max_examples=int(os.environ.get("LEADBOOST_BACKFILL_EXAMPLES", "10")))
 @given(lines=st.lists(records(), min_size=3, max_size=30),
        kills=st.lists(st.integers(0, 4 * STEPS_PER_TRANSACTION - 1), min_size=KILLS or 1, max_size=KILLS or 3))

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from leadboost_schema.backfill.export_files import JsonLinesFile
 from leadboost_schema.backfill.loader import ChunkWriter, TimeOrderedIds, loader_may_check_foreign_keys
@@ -46,7 +47,8 @@ def test_a_firebase_id_dual_written_after_the_lookup_is_already_present(leadboos
         return settle(table, rows, owners, outcome)
 
     monkeypatch.setattr(ChunkWriter, "_settle", staticmethod(settle_while_the_backend_writes))
-    summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl"), quiet())
+    summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl", reader="thread"),
+                       quiet())
     assert summary.exit_status == EXIT_OK and not summary.run_batches_wrong
     assert summary.loaded["raw_signals"] == 9 and summary.already_present == 1
     assert leadboost_conn.execute("SELECT signal_type, batch_id FROM migration.raw_signals WHERE firebase_id = 'd3'"
@@ -93,6 +95,33 @@ def test_a_trigger_on_a_target_is_never_silenced(leadboost_conn, leadboost_dsn, 
     summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl"), quiet())
     assert summary.loaded["raw_signals"] == 7
     assert leadboost_conn.execute("SELECT count(*) FROM public.fired").fetchone()[0] == 7
+
+
+@pytest.mark.parametrize("reader", ["sql", "thread"])
+def test_a_foreign_key_the_loader_does_not_check_is_never_silenced(leadboost_conn, leadboost_dsn, make_tenant,
+                                                                  tmp_path, reader):
+    """The loader checks three foreign keys itself (loader.SILENCED_TRIGGERS); one more on a target — or one of
+    those three on another column — keeps every trigger on, and a row that breaks it is refused by PostgreSQL."""
+    assert loader_may_check_foreign_keys(leadboost_conn)
+    tenant = str(make_tenant(leadboost_conn))
+    leadboost_conn.execute("ALTER TABLE migration.raw_signals ADD COLUMN owner uuid REFERENCES iam.tenants (id)")
+    assert not loader_may_check_foreign_keys(leadboost_conn)
+    leadboost_conn.execute("ALTER TABLE migration.raw_signals DROP COLUMN owner")
+    assert loader_may_check_foreign_keys(leadboost_conn)
+    leadboost_conn.execute("ALTER TABLE migration.raw_signals ADD COLUMN origin text")
+    leadboost_conn.execute("CREATE TABLE public.origins (name text PRIMARY KEY)")
+    leadboost_conn.execute("ALTER TABLE migration.raw_signals ADD FOREIGN KEY (origin) REFERENCES public.origins")
+    assert not loader_may_check_foreign_keys(leadboost_conn)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[tables.raw_signals.columns]\nsignal_type = { field = "type", type = "text", required = true }\n'
+                       'origin = { field = "origin", type = "text" }\n')
+    path = write_jsonl(tmp_path / "export.jsonl", [
+        {"path": f"tenants/{tenant}/raw_signals/ok", "data": {"type": "page.view"}},
+        {"path": f"tenants/{tenant}/raw_signals/bad", "data": {"type": "page.view", "origin": "nowhere"}}])
+    summary = backfill(leadboost_dsn, JsonLinesFile(path), Options(quarantine=tmp_path / "q.jsonl", mapping=mapping,
+                                                                   reader=reader), quiet())
+    assert summary.loaded["raw_signals"] == 1
+    assert [e["reason"][:30] for e in read_quarantine(tmp_path / "q.jsonl")] == ["refused by PostgreSQL [23503] "]
 
 
 def test_row_ids_grow_in_the_uuid_v7_layout():

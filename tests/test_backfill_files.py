@@ -209,7 +209,8 @@ def test_short_transactions_split_a_chunk_and_resume_inside_it(leadboost_conn, l
     records = [{"path": f"tenants/{(a, b)[i % 2]}/raw_signals/d{i}", "data": {"type": "t"}} for i in range(100)]
     records[47] = {"path": f"tenants/{a}/raw_signals/bad", "data": {}}
     path = write_jsonl(tmp_path / "export.jsonl", records)
-    options = Options(run_id="short", batch_size=40, max_transaction_ms=0.001, quarantine=tmp_path / "q.jsonl")
+    options = Options(run_id="short", batch_size=40, max_transaction_ms=0.001, quarantine=tmp_path / "q.jsonl",
+                      reader="thread")  # chunks split into transactions: the Python path's (test_backfill_sql_path)
     seen = []
 
     def stop(step, chunk):

@@ -92,15 +92,31 @@ class TenantGone(Exception):
     """A tenant of the transaction was deleted after the mapping saw it: write it the staged way."""
 
 
-# Triggers of the targets that session_replication_role = replica leaves alone, or that it may silence because the
-# direct way does their work: the foreign keys' own (internal) triggers.
+# Triggers on the four tables that session_replication_role = replica would silence, except those whose work the
+# loader does itself: the internal triggers of exactly three foreign keys — a target's tenant_id → iam.tenants (id)
+# and batch_id → migration.batch_control (id) (the loader locks the transaction's tenants FOR KEY SHARE, as the
+# trigger would, and every batch_id is a batch row the transaction inserted), and batch_control's own tenant_id →
+# iam.tenants (id) (the same lock). Any other trigger — a foreign key added later included — is listed, and then
+# the triggers run. (The referenced side's triggers on batch_control fire on its DELETE or key UPDATE: the loader
+# never deletes a batch row nor changes its id.)
 SILENCED_TRIGGERS = """
 SELECT t.tgrelid::regclass::text, t.tgname FROM pg_trigger AS t
  WHERE t.tgrelid = ANY ('{migration.raw_signals, migration.campaigns, migration.audit_logs,
                          migration.batch_control}'::regclass[])
    AND t.tgenabled = 'O'
-   AND NOT (t.tgisinternal AND EXISTS (SELECT FROM pg_constraint AS c WHERE c.oid = t.tgconstraint
-                                                                         AND c.contype = 'f'))
+   AND NOT (t.tgisinternal AND EXISTS (
+       SELECT FROM pg_constraint AS c
+        WHERE c.oid = t.tgconstraint AND c.contype = 'f'
+          AND c.conrelid = ANY ('{migration.raw_signals, migration.campaigns, migration.audit_logs,
+                                  migration.batch_control}'::regclass[])
+          AND (c.confrelid = 'iam.tenants'::regclass
+               OR (c.confrelid = 'migration.batch_control'::regclass
+                   AND c.conrelid <> 'migration.batch_control'::regclass))
+          AND c.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute AS a WHERE a.attrelid = c.conrelid
+                                   AND a.attname = CASE c.confrelid WHEN 'iam.tenants'::regclass THEN 'tenant_id'
+                                                                    ELSE 'batch_id' END)]
+          AND c.confkey = ARRAY[(SELECT a.attnum FROM pg_attribute AS a WHERE a.attrelid = c.confrelid
+                                    AND a.attname = 'id')]))
 """
 
 

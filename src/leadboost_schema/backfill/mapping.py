@@ -185,6 +185,7 @@ class Mapping:
 
     def __init__(self, document: dict[str, Any], tenant_exists: Callable[[str], bool],
                  fixed_tenant: str | None = None, tenant_from: list[str] | None = None) -> None:
+        self.document = document  # as written: the SQL mapping (sql_mapping.py) reads the checks' parameters
         self.tables: dict[str, TableMapping] = {}
         self.by_collection: dict[str, TableMapping] = {}
         for table, spec in (document.get("tables") or {}).items():

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from collections.abc import Mapping as ReadOnlyMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ import psycopg
 
 from leadboost_schema.backfill import reader_process
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
+from leadboost_schema.backfill.line_writer import Block, LineWriter, mapped_blocks
+from leadboost_schema.backfill.line_writer import wanted as line_writer_wanted
 from leadboost_schema.backfill.loader import RUN_ID, ChunkOutcome, ChunkWriter, last_checkpoint
-from leadboost_schema.backfill.mapping import MappedRow, load_mapping
+from leadboost_schema.backfill.mapping import MappedRow, Mapping, load_mapping
 from leadboost_schema.backfill.pacing import Pacer, Window
 from leadboost_schema.backfill.progress import Progress
 from leadboost_schema.backfill.quarantine import Quarantine, read_quarantine
@@ -43,7 +46,8 @@ class Options:
     rows_per_second: float | None = None
     lock_timeout: str = "5s"
     # "auto": export files of 8 MiB or more are read and mapped in a child process (reader_process.py), the rest
-    # in a thread; "thread" or "process" to choose
+    # in a thread; "thread" or "process" to choose; "sql": JSON Lines mapped by the server (line_writer.py; another
+    # source, or a mapping pattern the server cannot read, is read as "auto" reads it)
     reader: str = "auto"
     max_transaction_ms: float = 50.0  # a transaction holds the rows it inserts until COMMIT: keep it this short
     # As a superuser, check the foreign keys once per transaction instead of by a trigger per row (loader.py)
@@ -62,6 +66,8 @@ class Summary:
     reasons: Counter = field(default_factory=Counter)
     chunks: int = 0
     transactions: int = 0
+    left_to_python: int = 0  # SQL path (line_writer.py): documents it left to Python's mapping
+    blocks_by_python: int = 0  # SQL path: transactions it handed whole to the Python path
     seconds: float = 0.0
     paused_seconds: float = 0.0
     quarantine_file: str = ""
@@ -171,6 +177,114 @@ def _document_for_quarantine(document: SourceDocument) -> Any:
     return document.raw if document.data is None and document.raw is not None else document.data
 
 
+@dataclass
+class _Attempt:
+    """One attempt of a run, shared by its two ways of loading (``python_readers``, ``sql_path``): the writer, the
+    quarantine (each bad document once), the summary's counts, the transaction sizer, progress and pacing."""
+
+    dsn: str
+    source: Source
+    options: Options
+    mapping: Mapping
+    writer: ChunkWriter
+    step: Callable[[str, int], None]
+    progress: Progress
+    pacer: Pacer
+    sizer: TransactionSizer
+    summary: Summary
+    quarantine: Quarantine
+    chunk_no: int
+    resume: Checkpoint | None
+    written: set[int] = field(default_factory=set)
+
+    def add(self, position: int, document: SourceDocument, table: str | None, reason: str) -> None:
+        if position not in self.written:
+            self.written.add(position)
+            self.quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
+            self.summary.reasons[reason.split(":")[0][:80]] += 1
+
+    def refused(self, result: ChunkOutcome, documents: ReadOnlyMap[int, SourceDocument]) -> None:
+        """The rows the database refused, quarantined before the COMMIT (ChunkWriter's ``before_commit``)."""
+        for position, table, reason in result.refused:
+            self.add(position, documents[position], table, reason)
+        self.quarantine.sync()
+
+    def count(self, read: int, outcome: ChunkOutcome, fraction: float | None) -> None:
+        summary = self.summary
+        summary.chunks += 1
+        summary.read += read
+        summary.loaded.update(outcome.inserted)
+        summary.already_present += outcome.already_present
+        summary.quarantined = len(self.written)
+        self.progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()), summary.quarantined,
+                             fraction)
+        self.pacer.done(sum(outcome.inserted.values()))
+
+    def python_readers(self) -> None:
+        """Documents read and mapped by Python (a thread, or the reader process), written by ``ChunkWriter``."""
+        options = self.options
+        if reader_process.wanted(self.source, options.reader):
+            # drained by a thread too, so the child never waits for the writer to want the next chunk
+            read = read_ahead(reader_process.read_in_process(
+                self.source, self.dsn, (options.mapping, options.tenant, options.tenant_from), self.resume,
+                options.batch_size))
+        else:
+            read = read_ahead(chunks(self.source, self.mapping, self.resume, options.batch_size))
+        try:
+            for chunk in read:
+                self.chunk_no += 1
+                for document, table, reason in chunk.rejected:
+                    self.add(document.position, document, table, reason)
+                self.quarantine.sync()
+                self.step("quarantined", self.chunk_no)
+                outcome = ChunkOutcome()
+                for number, (rows, checkpoint) in enumerate(transactions(chunk, self.sizer)):
+                    self.chunk_no += number > 0
+                    part = self.writer.write(self.chunk_no, rows, checkpoint,
+                                             lambda result, chunk=chunk: self.refused(result, chunk.documents))
+                    self.sizer.observe(len(rows), self.writer.hold_seconds)
+                    self.summary.transactions += 1
+                    outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
+                    outcome.already_present += part.already_present
+                self.count(chunk.read, outcome, chunk.fraction)
+        finally:
+            read.close()  # stops the reader (a child process at once, not when collected)
+
+    def sql_path(self, conn: psycopg.Connection) -> None:
+        """JSON Lines mapped by the server (line_writer.py); a block it cannot take goes ``python_block``'s way."""
+        lines = LineWriter(conn, self.summary.run_id, self.mapping, self.writer.loader_foreign_keys, self.step)
+        size = max(self.source.path.stat().st_size, 1)
+        mapped = mapped_blocks(self.dsn, self.mapping, self.source.path, self.resume, lambda: self.sizer.rows)
+        try:
+            for mapped_block in mapped:
+                block = mapped_block.block
+                self.chunk_no += 1
+                outcome = lines.write(self.chunk_no, mapped_block, self.add, self.quarantine.sync, self.python_block)
+                self.sizer.observe(len(block.lines), lines.hold_seconds)
+                self.summary.transactions += 1
+                self.count(len(block.lines), outcome, block.afters[-1] / size)
+        finally:
+            mapped.close()  # stops the mapper and closes its connection
+            self.summary.left_to_python, self.summary.blocks_by_python = lines.left_to_python, lines.fallbacks
+
+    def python_block(self, chunk_no: int, block: Block) -> ChunkOutcome:
+        """A block the SQL path could not take, mapped and written as the Python readers do."""
+        rows = []
+        for at in range(len(block.lines)):
+            document = block.document(block.first + at)
+            mapped = self.mapping.map(document)
+            if isinstance(mapped, MappedRow):
+                rows.append((document.position, mapped))
+            else:
+                self.add(document.position, document, mapped.table, mapped.reason)
+        self.quarantine.sync()
+        self.step("quarantined", chunk_no)
+        if not rows:
+            return ChunkOutcome()
+        documents = {position: block.document(position) for position, _ in rows}
+        return self.writer.write(chunk_no, rows, block.checkpoint, lambda result: self.refused(result, documents))
+
+
 def backfill(dsn: str, source: Source, options: Options, progress: Progress | None = None,
              on_step: Callable[[str, int], None] | None = None, pacer: Pacer | None = None) -> Summary:
     """Load ``source`` into ``migration.*`` (see the module doc); ``on_step(step, chunk)`` is told each step of each
@@ -192,56 +306,19 @@ def backfill(dsn: str, source: Source, options: Options, progress: Progress | No
         summary = Summary(run_id, resume.done if resume else 0)
         quarantine_path = options.quarantine or Path(f"{run_id}.quarantine.jsonl")
         summary.quarantine_file = str(quarantine_path)
-        quarantine = Quarantine(quarantine_path, run_id, summary.resumed_at)
-        writer = ChunkWriter(conn, run_id, mapping.tables, step, options.loader_foreign_keys)
+        attempt = _Attempt(dsn, source, options, mapping, ChunkWriter(conn, run_id, mapping.tables, step,
+                                                                      options.loader_foreign_keys),
+                           step, progress, pacer, TransactionSizer(options.batch_size, options.max_transaction_ms / 1000),
+                           summary, Quarantine(quarantine_path, run_id, summary.resumed_at), chunk_no, resume)
         started = time.monotonic()
-        sizer = TransactionSizer(options.batch_size, options.max_transaction_ms / 1000)
         pacer.wait_for_window()
-        written: set[int] = set()
-
-        def add(position: int, document: SourceDocument, table: str | None, reason: str) -> None:
-            if position not in written:
-                written.add(position)
-                quarantine.add(position, document.path, table, reason, _document_for_quarantine(document))
-                summary.reasons[reason.split(":")[0][:80]] += 1
-
-        if reader_process.wanted(source, options.reader):
-            # drained by a thread too, so the child never waits for the writer to want the next chunk
-            read = read_ahead(reader_process.read_in_process(
-                source, dsn, (options.mapping, options.tenant, options.tenant_from), resume, options.batch_size))
-        else:
-            read = read_ahead(chunks(source, mapping, resume, options.batch_size))
         try:
-            for chunk in read:
-                chunk_no += 1
-                for document, table, reason in chunk.rejected:
-                    add(document.position, document, table, reason)
-                quarantine.sync()
-                step("quarantined", chunk_no)
-                outcome = ChunkOutcome()
-
-                def refused_before_commit(result: ChunkOutcome, chunk: Chunk = chunk) -> None:
-                    for position, table, reason in result.refused:
-                        add(position, chunk.documents[position], table, reason)
-                    quarantine.sync()
-                for number, (rows, checkpoint) in enumerate(transactions(chunk, sizer)):
-                    chunk_no += number > 0
-                    part = writer.write(chunk_no, rows, checkpoint, refused_before_commit)
-                    sizer.observe(len(rows), writer.hold_seconds)
-                    summary.transactions += 1
-                    outcome.inserted = dict(Counter(outcome.inserted) + Counter(part.inserted))
-                    outcome.already_present += part.already_present
-                summary.chunks += 1
-                summary.read += chunk.read
-                summary.loaded.update(outcome.inserted)
-                summary.already_present += outcome.already_present
-                summary.quarantined = len(written)
-                progress.update(summary.resumed_at + summary.read, sum(summary.loaded.values()),
-                                summary.quarantined, chunk.fraction)
-                pacer.done(sum(outcome.inserted.values()))
+            if line_writer_wanted(source, options.reader, conn, mapping):
+                attempt.sql_path(conn)
+            else:
+                attempt.python_readers()
         finally:
-            read.close()  # stops the reader (a child process at once, not when collected)
-            quarantine.close()
+            attempt.quarantine.close()
             progress.finish()
         summary.seconds = time.monotonic() - started
         summary.paused_seconds = pacer.paused_seconds

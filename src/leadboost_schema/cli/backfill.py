@@ -43,6 +43,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     run.add_argument("--max-transaction-ms", type=float, default=50.0,
                      help="aim for transactions this short (default 50): a dual-written insert of a firebase_id "
                           "the backfill is inserting waits for its COMMIT")
+    run.add_argument("--reader", choices=("auto", "sql", "process", "thread"), default="auto",
+                     help="who maps the documents: process/thread = Python beside the writer (auto: process for "
+                          "export files of 8 MiB or more, else thread); sql = the database server, from the raw "
+                          "JSON Lines (docs/backfill.md, \"The SQL path\")")
 
 
 def _source(args: argparse.Namespace):
@@ -68,6 +72,9 @@ def print_summary(summary: Summary) -> None:
     for name in ("raw_signals", "campaigns", "audit_logs"):
         print(f"  migration.{name}: {summary.loaded.get(name, 0):,} rows loaded")
     print(f"  already present (same firebase_id and tenant): {summary.already_present:,}")
+    if summary.left_to_python or summary.blocks_by_python:
+        print(f"  SQL path: {summary.left_to_python:,} documents mapped by Python, {summary.blocks_by_python:,}"
+              " transactions written the Python way")
     print(f"  quarantined: {summary.quarantined:,} now, {summary.quarantined_in_run:,} in the run, "
           f"in {summary.quarantine_file}")
     for reason, count in summary.reasons.most_common(10):
@@ -86,7 +93,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     source = _source(args)
     options = Options(run_id=args.run_id, batch_size=args.batch_size, quarantine=args.quarantine,
                       mapping=args.mapping, tenant=args.tenant, tenant_from=args.tenant_from, window=args.window,
-                      rows_per_second=args.rate, max_transaction_ms=args.max_transaction_ms)
+                      rows_per_second=args.rate, max_transaction_ms=args.max_transaction_ms, reader=args.reader)
     try:
         summary = backfill(database, source, options)
     except (MappingError, ValueError) as error:
