@@ -76,9 +76,12 @@ def test_a_kill_stays_valid_until_its_failing_module_or_the_mutated_file_changes
 
 def test_a_kill_goes_stale_when_the_mutated_file_changes_or_its_module_is_no_longer_run(tmp_path):
     project = project_with_tests(tmp_path)
-    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
-    (project / "contracts" / "test_big.py").write_text("def test_x():\n    pass\n")  # no longer names the object
-    assert kept(project, path, mutants) == set()
+    path, mutants, test_map = journaled(project, [("killed", KILLED_BY_BIG)])
+    entry = read_lines(path)[0]
+    fingerprints = Fingerprints.of(project, test_map, 0)
+    assert fingerprints.still_valid(mutants[0], entry, ["contracts/test_big.py", "contracts/test_other.py"])
+    # The failing module unchanged but no longer among the mutant's modules (the map changed): not kept.
+    assert not fingerprints.still_valid(mutants[0], entry, ["contracts/test_other.py"])
 
     project = project_with_tests(tmp_path / "again")
     path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
@@ -144,3 +147,15 @@ def test_killers_are_ranked_by_kills_own_objects_before_callers_and_kept_inside_
     modules = ("contracts/test_big.py", "contracts/test_other.py")
     assert killers.first_for(mutant, {"iam.caller"}, modules) == [
         "contracts/test_big.py::test_b", "contracts/test_big.py::test_a", "contracts/test_other.py::test_d"]
+
+
+def test_a_partial_report_counts_the_chosen_mutants_without_a_verdict_per_file(tmp_path):
+    from leadboost_schema.mutation.report import judge, to_markdown
+
+    project = project_with_tests(tmp_path)
+    mutant = next(m for m in generate(project / "schema").mutants if m.operator == "negate-if")
+    verdicts = judge([Outcome(mutant, "killed", 1.0, (), KILLED_BY_BIG)], {})
+    markdown = to_markdown(verdicts, {}, {mutant.file: 5, "002_schema_finanzas.sql": 3})
+    assert f"| {mutant.file} | 1 | 0 | 0 | 0 | 0 | 100% | 4 |" in markdown
+    assert "| 002_schema_finanzas.sql | 0 | 0 | 0 | 0 | 0 | — | 3 |" in markdown
+    assert "| total | 1 | 0 | 0 | 0 | 0 | 100% | 7 |" in markdown

@@ -72,8 +72,11 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             "sample": f"{args.sample} (seed {args.seed})" if args.sample else "all"}
     if args.report_only:
         kept = _still_valid(journal_path, Fingerprints.of(project, test_map, args.seed), mutants, test_map, None)
+        chosen: dict[str, int] = {}
+        for mutant in mutants:
+            chosen[mutant.file] = chosen.get(mutant.file, 0) + 1
         return _report(args, project, [kept[m.key] for m in mutants if m.key in kept], equivalents,
-                       meta | _journal_meta(journal_path, len(kept)))
+                       meta | _journal_meta(journal_path, len(kept)), chosen)
     started = time.monotonic()
     done = 0
 
@@ -145,13 +148,14 @@ def _journal_meta(journal_path, valid: int) -> dict:
             "server": ",".join(sorted({e.get("server", "?") for e in entries})) or "-"}
 
 
-def _report(args: argparse.Namespace, project: Path, outcomes: list, equivalents: dict, meta: dict) -> int:
+def _report(args: argparse.Namespace, project: Path, outcomes: list, equivalents: dict, meta: dict,
+            chosen: dict[str, int] | None = None) -> int:
     from leadboost_schema.mutation.report import judge, scores, to_json, to_markdown
 
     verdicts = judge(outcomes, equivalents)
     report_dir = args.report_dir or project / ".mutation"
     report_dir.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(verdicts, meta)
+    markdown = to_markdown(verdicts, meta, chosen)
     (report_dir / "report.md").write_text(markdown, encoding="utf-8")
     (report_dir / "report.json").write_text(to_json(verdicts, meta, equivalents), encoding="utf-8")
     print(markdown)
