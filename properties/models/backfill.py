@@ -45,20 +45,28 @@ class Row:
     batch: int | None
 
 
-def report(batches: list[Batch], rows: list[Row], inactive: set[int]) -> dict[str, tuple[str, int]]:
+def report(batches: list[Batch], rows: list[Row], inactive: set[int],
+           only: int | None = None) -> dict[str, tuple[str, int]]:
     """validate_migrated_data(), as the specification: check name -> (status, observed count). A COMPLETED batch
     must have loaded exactly the rows it reports (processed, and expected when it states one) into its collection;
-    a row filed under a batch must be of that batch's collection AND tenant."""
+    a row filed under a batch must be of that batch's collection AND tenant.
+
+    ``only`` (validate_migrated_data(p_only_tenant_id)): that tenant's batches and rows, and the rows of other
+    tenants filed in its batches — its report is about its own data, whatever the other tenants hold."""
     def loaded(i: int) -> int:
         return sum(1 for r in rows if r.batch == i and r.table == batches[i].collection)
 
-    mismatched = sum(1 for i, b in enumerate(batches) if b.status == "COMPLETED" and (
+    def ours(tenant: int) -> bool:
+        return only is None or tenant == only
+
+    mismatched = sum(1 for i, b in enumerate(batches) if ours(b.tenant) and b.status == "COMPLETED" and (
         loaded(i) != b.processed or (b.expected is not None and loaded(i) != b.expected)))
     misfiled = sum(1 for r in rows if r.batch is not None and (
-        batches[r.batch].collection != r.table or batches[r.batch].tenant != r.tenant))
-    failed = sum(1 for b in batches if b.status == "FAILED")
-    stalled = sum(1 for b in batches if b.status == "RUNNING" and b.stalled)
-    of_inactive = sum(1 for r in rows if r.tenant in inactive)
+        batches[r.batch].collection != r.table or batches[r.batch].tenant != r.tenant) and (
+        ours(r.tenant) or ours(batches[r.batch].tenant) and batches[r.batch].tenant != r.tenant))
+    failed = sum(1 for b in batches if ours(b.tenant) and b.status == "FAILED")
+    stalled = sum(1 for b in batches if ours(b.tenant) and b.status == "RUNNING" and b.stalled)
+    of_inactive = sum(1 for r in rows if ours(r.tenant) and r.tenant in inactive)
 
     def verdict(count: int, bad: str) -> tuple[str, int]:
         return ("OK" if count == 0 else bad), count
@@ -67,4 +75,5 @@ def report(batches: list[Batch], rows: list[Row], inactive: set[int]) -> dict[st
             "failed_batches": verdict(failed, "WARN"),
             "stalled_batches": verdict(stalled, "WARN"),
             "rows_of_inactive_tenants": verdict(of_inactive, "WARN"),
-            **{f"{table}_rows": ("OK", sum(1 for r in rows if r.table == table)) for table in COLLECTIONS}}
+            **{f"{table}_rows": ("OK", sum(1 for r in rows if r.table == table and ours(r.tenant)))
+               for table in COLLECTIONS}}

@@ -11,6 +11,8 @@ from pathlib import Path
 from leadboost_schema.mutation.mutants import DEFAULT_FILES, generate, sample
 from leadboost_schema.mutation.operators import OPERATORS
 
+DEFAULT_JOURNAL = "mutation/journal.jsonl"
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     text = ("mutation testing: derive mutants from schema/*.sql, run the tests that exercise each, report killed / "
@@ -29,13 +31,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     mutate.add_argument("--equivalents", type=Path, help="reviewed list (default <project>/mutation/equivalents.txt)")
     mutate.add_argument("--report-dir", type=Path, help="where report.md and report.json go (default "
                                                         "<project>/.mutation)")
+    mutate.add_argument("--journal", type=Path, help="append one line per finished mutant to this file (with --resume "
+                        f"default <project>/{DEFAULT_JOURNAL})")
+    mutate.add_argument("--resume", action="store_true", help="skip the mutants whose journaled verdict is still valid "
+                        "(same mutated file, tests and package) and report them with the new ones")
+    mutate.add_argument("--report-only", action="store_true", help="no server, no tests: the report of the "
+                        "journal's still-valid verdicts for the chosen mutants (the rest counted as not run)")
+    mutate.add_argument("--no-learning", action="store_true", help="run each mutant's modules in map order, without "
+                        "first trying the tests that killed mutants of the same object (docs/mutation.md)")
     mutate.add_argument("--fail-under", type=float, help="exit 1 when the total score is below this (0–1)")
     mutate.set_defaults(run=cmd_mutate)
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
-    from leadboost_schema.mutation.report import judge, load_equivalents, scores, to_json, to_markdown
-    from leadboost_schema.mutation.runner import RunConfig, run_all
+    from leadboost_schema.mutation.journal import Fingerprints, Journal
+    from leadboost_schema.mutation.killers import Killers
+    from leadboost_schema.mutation.report import load_equivalents
+    from leadboost_schema.mutation.runner import RunConfig, killer_node, run_all
     from leadboost_schema.mutation.test_map import build
     from leadboost_schema.server import start_server
     from leadboost_schema.server.settings import Settings
@@ -55,13 +67,25 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         return 0
     test_map = build(project, project / "schema", args.files)
     equivalents = load_equivalents(args.equivalents or project / "mutation" / "equivalents.txt")
+    journal_path = args.journal or (project / DEFAULT_JOURNAL if args.resume or args.report_only else None)
+    meta = {"mutants": len(mutants), "generated": len(generated.mutants),
+            "sample": f"{args.sample} (seed {args.seed})" if args.sample else "all"}
+    if args.report_only:
+        kept = _still_valid(journal_path, Fingerprints.of(project, test_map, args.seed), mutants, test_map, None)
+        chosen: dict[str, int] = {}
+        for mutant in mutants:
+            chosen[mutant.file] = chosen.get(mutant.file, 0) + 1
+        return _report(args, project, [kept[m.key] for m in mutants if m.key in kept], equivalents,
+                       meta | _journal_meta(journal_path, len(kept)), chosen)
     started = time.monotonic()
     done = 0
 
     def progress(outcome) -> None:
         nonlocal done
         done += 1
-        print(f"[{done}/{len(mutants)}] {outcome.status:9} {outcome.seconds:6.1f}s {outcome.mutant.id} "
+        if journal is not None:
+            journal.record(outcome)
+        print(f"[{done}/{len(to_run)}] {outcome.status:9} {outcome.seconds:6.1f}s {outcome.mutant.id} "
               f"{outcome.detail[:100]}", file=sys.stderr, flush=True)
 
     def interrupted(*_: object) -> None:  # a SIGTERM (CI's stop, kill) cleans up as Ctrl-C does: no server left
@@ -69,16 +93,69 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     with start_server(Settings.resolve()) as server:
-        config = RunConfig(project, server, test_map, args.timeout, args.jobs, args.seed)
-        outcomes = run_all(config, mutants, generated.edits, progress)
+        server_name = f"PostgreSQL {server.version // 10000}.{server.version % 100}"
+        fingerprints = Fingerprints.of(project, test_map, args.seed)
+        journal = Journal(journal_path, fingerprints, server_name, args.jobs) if journal_path else None
+        kept = (_still_valid(journal_path, fingerprints, mutants, test_map, server.version // 10000)
+                if args.resume and journal_path else {})
+        to_run = [mutant for mutant in mutants if mutant.key not in kept]
+        killers = None if args.no_learning else Killers()
+        for outcome in kept.values():  # what the journal already knows orders the first tests of this run too
+            if killers is not None and outcome.status == "killed":
+                killers.record(outcome.mutant, killer_node(outcome.detail))
+        if kept:
+            print(f"leadboost-schema mutate: {len(kept)} verdict(s) still valid in {journal_path}, "
+                  f"{len(to_run)} to run", file=sys.stderr)
+        config = RunConfig(project, server, test_map, args.timeout, args.jobs, args.seed, killers)
+        fresh = {o.mutant.key: o for o in run_all(config, to_run, generated.edits, progress)}
+    outcomes = [kept.get(mutant.key) or fresh[mutant.key] for mutant in mutants]
+    meta |= {"wall_seconds": round(time.monotonic() - started), "jobs": args.jobs, "cpus": os.cpu_count(),
+             "server": server_name}
+    if kept:
+        meta |= {"from_journal": len(kept), "run_now": len(to_run)}
+    return _report(args, project, outcomes, equivalents, meta)
+
+
+def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: int | None) -> dict:
+    """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given)."""
+    from leadboost_schema.mutation.journal import read_lines
+    from leadboost_schema.mutation.runner import Outcome
+
+    entries = {entry["key"]: entry for entry in read_lines(journal_path)}
+    kept = {}
+    for mutant in mutants:
+        entry = entries.get(mutant.key)
+        if entry is None or (server_major is not None and _major(entry.get("server", "")) != server_major):
+            continue
+        if fingerprints.still_valid(mutant, entry, test_map.modules_for(mutant)):
+            kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
+                                       tuple(entry.get("modules", ())), entry.get("detail", ""))
+    return kept
+
+
+def _major(server: str) -> int | None:
+    version = server.rpartition(" ")[2]
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else None
+
+
+def _journal_meta(journal_path, valid: int) -> dict:
+    from leadboost_schema.mutation.journal import read_lines, wall_seconds
+
+    entries = read_lines(journal_path)
+    runs, seconds = wall_seconds(entries)
+    return {"judged_from_journal": valid, "journal_runs": runs, "wall_seconds": seconds,
+            "jobs": ",".join(sorted({str(e.get("jobs")) for e in entries})) or "-", "cpus": os.cpu_count(),
+            "server": ",".join(sorted({e.get("server", "?") for e in entries})) or "-"}
+
+
+def _report(args: argparse.Namespace, project: Path, outcomes: list, equivalents: dict, meta: dict,
+            chosen: dict[str, int] | None = None) -> int:
+    from leadboost_schema.mutation.report import judge, scores, to_json, to_markdown
+
     verdicts = judge(outcomes, equivalents)
-    meta = {"mutants": len(mutants), "generated": len(generated.mutants),
-            "sample": f"{args.sample} (seed {args.seed})" if args.sample else "all",
-            "wall_seconds": round(time.monotonic() - started), "jobs": args.jobs, "cpus": os.cpu_count(),
-            "server": f"PostgreSQL {server.version // 10000}.{server.version % 100}"}
     report_dir = args.report_dir or project / ".mutation"
     report_dir.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(verdicts, meta)
+    markdown = to_markdown(verdicts, meta, chosen)
     (report_dir / "report.md").write_text(markdown, encoding="utf-8")
     (report_dir / "report.json").write_text(to_json(verdicts, meta, equivalents), encoding="utf-8")
     print(markdown)

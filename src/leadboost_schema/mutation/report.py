@@ -77,14 +77,26 @@ def to_json(verdicts: list[Verdict], meta: dict[str, object], equivalents: dict[
     }, indent=1, ensure_ascii=False) + "\n"
 
 
-def to_markdown(verdicts: list[Verdict], meta: dict[str, object]) -> str:
+def to_markdown(verdicts: list[Verdict], meta: dict[str, object], chosen: dict[str, int] | None = None) -> str:
+    """The report; with ``chosen`` (file → mutants chosen for the run) a "not run" column counts those without a
+    verdict (a partial run reported from the journal)."""
     lines = ["# Mutation testing of schema/", "",
              " · ".join(f"{key}: {value}" for key, value in meta.items()), "",
-             "| file | killed | survived | equivalent | unviable | error | score |", "|---|---|---|---|---|---|---|"]
-    for file, row in scores(verdicts).items():
+             "| file | killed | survived | equivalent | unviable | error | score |" + (" not run |" if chosen else ""),
+             "|---|---|---|---|---|---|---|" + ("---|" if chosen else "")]
+    rows = scores(verdicts)
+    if chosen:
+        empty = {"killed": 0, "survived": 0, "equivalent": 0, "unviable": 0, "error": 0, "score": None}
+        rows = {file: rows.get(file, empty) for file in [*sorted(chosen), "total"]}
+    for file, row in rows.items():
         score = "—" if row["score"] is None else f"{row['score']:.0%}"
-        lines.append(f"| {file} | {row['killed']} | {row['survived']} | {row['equivalent']} | {row['unviable']} | "
-                     f"{row['error']} | {score} |")
+        line = (f"| {file} | {row['killed']} | {row['survived']} | {row['equivalent']} | {row['unviable']} | "
+                f"{row['error']} | {score} |")
+        if chosen:
+            total = sum(chosen.values()) if file == "total" else chosen[file]
+            judged = sum(row[k] for k in ("killed", "survived", "equivalent", "unviable", "error"))
+            line += f" {total - judged} |"
+        lines.append(line)
     for title, verdict in (("Survivors", "survived"), ("Equivalent (reviewed)", "equivalent"),
                            ("Unviable (the mutated schema does not migrate)", "unviable"), ("Errors", "error")):
         chosen = [v for v in verdicts if v.verdict == verdict]

@@ -3,10 +3,14 @@ package whose ``contract.json`` is regenerated from the mutant, as are ``upgrade
 — what a developer does after editing, so the catalog-equals-contract, generated-files-are-fresh and adopt-as-head
 tests do not kill every mutant), its template built on the one shared server, and the
 tests that exercise it run by pytest in a subprocess pointed at that server and workspace, ``-x``: the first
-failure kills it. Several mutants run at once (``jobs``); a run longer than ``timeout`` counts as killed."""
+failure kills it. Several mutants run at once (``jobs``); a run longer than ``timeout`` counts as killed.
+
+Within a mutant's pytest the tests are reordered (``pytest_order``), never selected: first those that killed
+mutants of its objects earlier in the run (``killers``, when given), then those whose id names its object."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -26,7 +30,10 @@ from leadboost_schema.catalog.snapshot import write_contract
 from leadboost_schema.databases.clones import fresh_database
 from leadboost_schema.databases.sql_files import SchemaFileError
 from leadboost_schema.databases.templates import ensure_template
+from leadboost_schema.mutation.killers import Killers
 from leadboost_schema.mutation.mutants import Mutant, apply_edits
+from leadboost_schema.mutation.pytest_order import FIRST as ORDER_FIRST
+from leadboost_schema.mutation.pytest_order import NAMES as ORDER_NAMES
 from leadboost_schema.mutation.test_map import TestMap
 from leadboost_schema.server import Server
 from leadboost_schema.server.our_databases import drop_database, schema_hash, template_names
@@ -56,6 +63,7 @@ class RunConfig:
     timeout: float = 300.0
     jobs: int = 2
     hypothesis_seed: int = 0
+    killers: Killers | None = None  # learned first tests (None: every module in map order, one pytest run)
 
 
 _live: set[subprocess.Popen] = set()
@@ -100,7 +108,13 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
             return Outcome(mutant, "unviable", time.monotonic() - started, modules, _first_line(error))
         if not modules:
             return Outcome(mutant, "survived", time.monotonic() - started, modules, "no test names its object")
-        status, detail = _pytest(config, workspace, modules)
+        first: list[str] = []
+        if config.killers is not None:
+            callers = set().union(*(config.test_map.callers.get(obj, frozenset()) for obj in mutant.objects))
+            first = config.killers.first_for(mutant, callers, modules)
+        status, detail = _pytest(config, workspace, modules, first, _own_names(mutant))
+        if status == "killed" and config.killers is not None:
+            config.killers.record(mutant, killer_node(detail))
         return Outcome(mutant, status, time.monotonic() - started, modules, detail)
     finally:
         _drop_templates(config.server, schema)
@@ -137,11 +151,35 @@ def _lay_out(project: Path, workspace: Path, mutant: Mutant, edits: tuple[tuple[
             (workspace / entry.name).symlink_to(entry)
 
 
-def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tuple[str, str]:
+def killer_node(detail: str) -> str | None:
+    """The failing test's node id in a killed outcome's detail (``FAILED contracts/x.py::test_y[p] - msg``)."""
+    for prefix in ("FAILED ", "ERROR "):
+        if detail.startswith(prefix):
+            return detail[len(prefix):].split(" - ", 1)[0].strip() or None
+    return None
+
+
+def killer_module(detail: str) -> str | None:
+    node = killer_node(detail)
+    return node.split("::", 1)[0] if node else None
+
+
+def _own_names(mutant: Mutant) -> list[str]:
+    """The mutated objects' unqualified names (``finanzas.post_transaction`` → ``post_transaction``), as test ids
+    spell them; a schema-wide one (``sys.`` of a grant) names nothing."""
+    return [name for name in (obj.rpartition(".")[2].lower() for obj in mutant.objects) if len(name) > 3]
+
+
+def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...], first: list[str] | None = None,
+            names: list[str] | None = None) -> tuple[str, str]:
     env = {**os.environ, "PYTHONPATH": str(workspace / "src"), "LEADBOOST_BACKEND": "dsn",
            "LEADBOOST_DSN": config.server.admin_dsn, "LEADBOOST_SCHEMA_DIR": str(workspace / "schema"),
-           "LEADBOOST_POOL_SIZE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "--no-header", "-rfE",
+           "LEADBOOST_POOL_SIZE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           ORDER_FIRST: json.dumps(first or []), ORDER_NAMES: json.dumps(names or [])}
+    # pytest_order only reorders the selected tests (killers learned so far, then tests naming the object): -x
+    # then stops sooner on a killed mutant, and a survivor runs exactly the same tests.
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist", "-p", "no:benchmark", "-p",
+               "leadboost_schema.mutation.pytest_order", "--no-header", "-rfE",
                f"--hypothesis-seed={config.hypothesis_seed}", "-k", META_TESTS, *modules]
     process = subprocess.Popen(command, cwd=config.project, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -161,7 +199,7 @@ def _pytest(config: RunConfig, workspace: Path, modules: tuple[str, ...]) -> tup
         return "survived", "no test ran"
     if process.returncode == 1:
         failed = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), lines[-1] if lines else "")
-        return "killed", failed[:300]
+        return "killed", failed[:max(300, failed.find(" - "))]  # the node id whole: the journal keys on it
     return "error", f"pytest exit {process.returncode}: " + " | ".join(lines[-3:])[:300]
 
 
