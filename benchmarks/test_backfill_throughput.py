@@ -56,7 +56,7 @@ def backfill_setup(leadboost_server, leadboost_template, tmp_path_factory):
         lines = []
         for document in JsonLinesFile(export).documents(None):
             row = mapping.map(document)
-            lines.append("\t".join((row.tenant_id, row.firebase_id, *row.fields)))
+            lines.append("\t".join((row.tenant_id, row.firebase_id, row.fields)))
         copy_text = ("\n".join(lines) + "\n").encode()
         # The same rows as the loader writes them (time-ordered ids, one batch): the target table's own floor
         ids = TimeOrderedIds()

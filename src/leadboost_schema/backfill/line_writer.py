@@ -241,7 +241,7 @@ class LineWriter:
 
     def _copy_mapped(self, table: str, rows: list[tuple[int, MappedRow]]) -> None:
         names = "".join(f', "{c.name}"' for c in self.mapping.tables[table].columns)
-        lines = ["\t".join((str(position), row.tenant_id, copy_text(row.firebase_id), *row.fields))
+        lines = ["\t".join((str(position), row.tenant_id, copy_text(row.firebase_id), row.fields))
                  for position, row in rows]
         with self.conn.cursor().copy(f"COPY {mapped_table(table)} (position, tenant_id, firebase_id{names})"
                                      " FROM STDIN") as copy:

@@ -206,9 +206,11 @@ class ChunkWriter:
                     self.conn.execute("SET LOCAL session_replication_role = replica")
                     locks.execute("SELECT count(*) FROM (SELECT FROM iam.tenants WHERE id = ANY (%s::uuid[])"
                                   " FOR KEY SHARE) AS t", (list(tenants),))
+                # The ids as one text split by the server: a firebase_id is a path segment, it has no "/" (and
+                # one string costs the client nothing, where a list is adapted element by element)
                 lookups = {table: self.conn.execute(sql.SQL(
-                    "SELECT firebase_id, tenant_id::text FROM {} WHERE firebase_id = ANY (%s)").format(
-                    sql.Identifier("migration", table)), ([row.firebase_id for _, row in table_rows],))
+                    "SELECT firebase_id, tenant_id::text FROM {} WHERE firebase_id = ANY (string_to_array(%s, '/'))"
+                    ).format(sql.Identifier("migration", table)), ("/".join([row.firebase_id for _, row in table_rows]),))
                     for table, table_rows in by_table.items()}
             if self.loader_foreign_keys and locks.fetchone()[0] != len(tenants):
                 raise TenantGone("a tenant of the transaction is no longer in iam.tenants")
@@ -275,7 +277,7 @@ class ChunkWriter:
         first = self._ids.take(len(rows))
         tab = "\t"
         lines = [tab.join((f"{first + n:032x}", row.tenant_id, copy_text(row.firebase_id),
-                           batch_ids[table, row.tenant_id], *row.fields)) for n, (_, row) in enumerate(rows)]
+                           batch_ids[table, row.tenant_id], row.fields)) for n, (_, row) in enumerate(rows)]
         names = sql.SQL(", ").join(map(sql.Identifier, self.tables[table].column_names))
         with self.conn.cursor().copy(sql.SQL("COPY {} (id, tenant_id, firebase_id, batch_id, {}) FROM STDIN").format(
                 sql.Identifier("migration", table), names)) as copy:
@@ -330,8 +332,7 @@ class ChunkWriter:
         lines = []
         for position, row in rows:
             batch = batch_key(self.run_id, chunk, table, row.tenant_id)
-            lines.append("\t".join((batch, row.tenant_id, copy_text(row.firebase_id), str(position),
-                                    *row.fields)))
+            lines.append("\t".join((batch, row.tenant_id, copy_text(row.firebase_id), str(position), row.fields)))
         with self.conn.cursor() as cur:
             with cur.copy(sql.SQL("COPY {} (batch, tenant_id, firebase_id, position, {}) FROM STDIN").format(
                     stage, column_list)) as copy:

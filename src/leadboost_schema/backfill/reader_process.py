@@ -4,8 +4,9 @@ process it takes the other core while the writer and the server work on the prev
 
 The child is ``python -m leadboost_schema.backfill.reader_process`` (not multiprocessing: its spawn would run the
 CLI's ``__main__`` again). It reads its job (source, DSN, mapping options, checkpoint, chunk size) pickled on stdin,
-and writes each chunk to stdout as a length-prefixed pickle of plain tuples (a dataclass per row would cost more to
-unpickle than to map again); the chunk's documents travel as one pickle of their own, unpickled only if the
+and writes each chunk to stdout as a length-prefixed pickle of its rows as they are (``MappedRow``, a tuple of four
+strings: a dataclass, or a list of column values, per row would cost the writer more to unpickle than the row costs
+to write); the chunk's documents travel as one pickle of their own, unpickled only if the
 quarantine needs one. It asks ``iam.tenants`` over its own connection. When the parent dies (even by SIGKILL) its next write fails
 with a broken pipe and it exits; when the parent stops early it kills the child.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
-from leadboost_schema.backfill.mapping import MappedRow, load_mapping
+from leadboost_schema.backfill.mapping import load_mapping
 from leadboost_schema.backfill.reading import Chunk, TenantLookup, chunks
 
 HEADER = struct.Struct("!Q")
@@ -58,18 +59,17 @@ class PackedDocuments(collections.abc.Mapping):
 
 
 def pack(chunk: Chunk) -> tuple:
-    rows = [(position, *row) for position, row in chunk.rows]
+    """The chunk as plain data; its rows as they are ((position, MappedRow) pairs: unpickled straight into the
+    tuples the writer uses, with no object to rebuild per row)."""
     documents = pickle.dumps({position: (d.path, d.data, d.after, d.size) for position, d in chunk.documents.items()},
                              protocol=5)
-    return (rows, chunk.rejected, list(chunk.documents), documents, chunk.afters, chunk.checkpoint.done,
+    return (chunk.rows, chunk.rejected, list(chunk.documents), documents, chunk.afters, chunk.checkpoint.done,
             chunk.checkpoint.after, chunk.read, chunk.fraction)
 
 
 def unpack(packed: tuple) -> Chunk:
     rows, rejected, positions, documents, afters, done, after, read, fraction = packed
-    return Chunk([(position, MappedRow(table, tenant, firebase_id, fields))
-                  for position, table, tenant, firebase_id, fields in rows],
-                 rejected, PackedDocuments(positions, documents), afters, Checkpoint(done, after), read, fraction)
+    return Chunk(rows, rejected, PackedDocuments(positions, documents), afters, Checkpoint(done, after), read, fraction)
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:
