@@ -108,3 +108,34 @@ def test_the_child_process_ends_when_the_backfill_is_killed(leadboost_conn, lead
         subprocess.run(["sleep", "0.1"], check=True)
         deadline -= 1
     assert not alive(child), "the reader process outlived the killed backfill"
+
+
+def test_a_chunk_sends_its_documents_as_line_lengths_and_reads_them_again(tmp_path):
+    """A JSON Lines chunk travels with its documents' line lengths only: read again from the file, each document
+    equals the one the reader mapped (blank lines and \\r\\n endings included); once the file has changed, a document
+    read again carries an error, never another line's data."""
+    import os as _os
+    import pickle
+
+    from leadboost_schema.backfill.mapping import load_mapping
+    from leadboost_schema.backfill.reader_process import LinesOfFile, pack, unpack
+    from leadboost_schema.backfill.reading import chunks
+
+    path = export(tmp_path / "export.jsonl", "6f1f3b1e-0000-4000-8000-000000000001",
+                  "6f1f3b1e-0000-4000-8000-000000000002", 40)
+    text = path.read_bytes().replace(b"\n", b"\r\n", 3).replace(b"\n", b"\n\n", 5)
+    path.write_bytes(text)
+    source = JsonLinesFile(path)
+    mapping = load_mapping(None, lambda tenant: True)
+    sent = list(chunks(source, mapping, None, 9))
+    assert sum(len(c.rows) for c in sent) > 20
+    for chunk in sent:
+        received = unpack(pickle.loads(pickle.dumps(pack(chunk, source))), source)
+        assert isinstance(received.documents, LinesOfFile)
+        assert received.rows == chunk.rows
+        assert dict(received.documents) == dict(chunk.documents)
+    stat = path.stat()
+    _os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    received = unpack(pack(sent[0], source), source)
+    document = received.documents[sent[0].rows[0][0]]
+    assert document.data is None and "changed during the run" in document.error

@@ -6,9 +6,10 @@ The child is ``python -m leadboost_schema.backfill.reader_process`` (not multipr
 CLI's ``__main__`` again). It reads its job (source, DSN, mapping options, checkpoint, chunk size) pickled on stdin,
 and writes each chunk to stdout as a length-prefixed pickle of its rows as they are (``MappedRow``, a tuple of four
 strings: a dataclass, or a list of column values, per row would cost the writer more to unpickle than the row costs
-to write); the chunk's documents travel as one pickle of their own, unpickled only if the
-quarantine needs one. It asks ``iam.tenants`` over its own connection. When the parent dies (even by SIGKILL) its next write fails
-with a broken pipe and it exits; when the parent stops early it kills the child.
+to write); the chunk's documents (which the quarantine needs only for a row the database refuses) travel as their
+lines' lengths, to be read again from a JSON Lines file, or as one pickle of their own, unpickled only if asked for.
+It asks ``iam.tenants`` over its own connection. When the parent dies (even by SIGKILL) its next write fails with a
+broken pipe and it exits; when the parent stops early it kills the child.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from leadboost_schema.backfill.documents import Checkpoint, Source, SourceDocument
+from leadboost_schema.backfill.export_files import JsonLinesFile
+from leadboost_schema.backfill.export_files import _record as record_of_line
 from leadboost_schema.backfill.mapping import load_mapping
 from leadboost_schema.backfill.reading import Chunk, TenantLookup, chunks
 
@@ -58,18 +61,52 @@ class PackedDocuments(collections.abc.Mapping):
         return len(self._positions)
 
 
-def pack(chunk: Chunk) -> tuple:
+class LinesOfFile(collections.abc.Mapping):
+    """position → SourceDocument of a JSON Lines file, read again from the file when one is asked for (the
+    quarantine needs a document the database refused: seldom), so the reader sends only each line's length (the
+    line ends at its ``after`` offset). A file changed since the run read it (``JsonLinesFile.identity``: path, size,
+    mtime) gives the document an error naming that, not another line's data."""
+
+    def __init__(self, source: JsonLinesFile, positions: list[int], afters: dict[int, int], sizes: list[int]) -> None:
+        self._source, self._positions, self._afters, self._sizes = source, positions, afters, sizes
+        self._at: dict[int, int] | None = None
+
+    def __getitem__(self, position: int) -> SourceDocument:
+        if self._at is None:
+            self._at = {p: n for n, p in enumerate(self._positions)}
+        after, size = self._afters[position], self._sizes[self._at[position]]
+        if JsonLinesFile(self._source.path).identity != self._source.identity:
+            return SourceDocument(position, None, None, after, size, None,
+                                  "the export file changed during the run: its line was not read again")
+        with open(self._source.path, "rb") as file:
+            file.seek(after - size)
+            return record_of_line(position, file.read(size), after)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+
+def pack(chunk: Chunk, source: Source) -> tuple:
     """The chunk as plain data; its rows as they are ((position, MappedRow) pairs: unpickled straight into the
-    tuples the writer uses, with no object to rebuild per row)."""
-    documents = pickle.dumps({position: (d.path, d.data, d.after, d.size) for position, d in chunk.documents.items()},
-                             protocol=5)
+    tuples the writer uses, with no object to rebuild per row); its documents as their lines' lengths (JSON Lines:
+    ``LinesOfFile``) or one pickle (``PackedDocuments``)."""
+    if isinstance(source, JsonLinesFile):
+        documents = ("lines", [d.size for d in chunk.documents.values()])
+    else:
+        documents = ("pickle", pickle.dumps({position: (d.path, d.data, d.after, d.size)
+                                             for position, d in chunk.documents.items()}, protocol=5))
     return (chunk.rows, chunk.rejected, list(chunk.documents), documents, chunk.afters, chunk.checkpoint.done,
             chunk.checkpoint.after, chunk.read, chunk.fraction)
 
 
-def unpack(packed: tuple) -> Chunk:
-    rows, rejected, positions, documents, afters, done, after, read, fraction = packed
-    return Chunk(rows, rejected, PackedDocuments(positions, documents), afters, Checkpoint(done, after), read, fraction)
+def unpack(packed: tuple, source: Source) -> Chunk:
+    rows, rejected, positions, (kind, documents), afters, done, after, read, fraction = packed
+    documents = (LinesOfFile(source, positions, afters, documents) if kind == "lines"
+                 else PackedDocuments(positions, documents))
+    return Chunk(rows, rejected, documents, afters, Checkpoint(done, after), read, fraction)
 
 
 def _read_exactly(stream: Any, size: int) -> bytes:
@@ -95,7 +132,7 @@ def read_in_process(source: Source, dsn: str, mapping_options: tuple, resume: Ch
                 return
             if kind == "error":
                 raise payload
-            yield unpack(payload)
+            yield unpack(payload, source)
     finally:
         child.kill()
         child.wait()
@@ -116,7 +153,7 @@ def main() -> None:
         lookup = TenantLookup(dsn)
         with lookup.conn:
             for chunk in chunks(source, load_mapping(mapping, lookup, tenant, tenant_from), resume, size):
-                _send(out, ("chunk", pack(chunk)))
+                _send(out, ("chunk", pack(chunk, source)))
         _send(out, ("done", None))
     except BrokenPipeError:  # the parent is gone
         os._exit(0)
