@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.benchmark(group="backfill")
 DOCS = int(float(os.environ.get("LEADBOOST_BACKFILL_DOCS", "1e5")))
 ROUNDS = int(os.environ.get("LEADBOOST_BACKFILL_ROUNDS", "3"))
 READER = os.environ.get("LEADBOOST_BACKFILL_READER", "auto")  # "sql": the SQL path (docs/backfill.md)
+# Drop raw_signals' two batch indexes before the rounds (an experiment: what deferring them during phase B gives)
+WITHOUT_BATCH_INDEXES = os.environ.get("LEADBOOST_BACKFILL_WITHOUT_BATCH_INDEXES") == "1"
 BARE = "bench_bare_raw_signals"
 TARGETS = "migration.raw_signals, migration.campaigns, migration.audit_logs, migration.batch_control"
 
@@ -80,6 +83,12 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
     latencies: dict[str, list[float]] = {"shared": [], "fresh": []}
     rounds = [0]
     transactions: list[int] = []
+    # CPU seconds per round, which the machine's other load disturbs far less than wall time: the plain COPY's
+    # backend; the backfill's own process (writer and its threads), its reader process, its backends
+    cpu: dict[str, list[float]] = {"plain_copy": [], "writer": [], "reader": [], "server": []}
+    if WITHOUT_BATCH_INDEXES:
+        conn.execute("DROP INDEX IF EXISTS migration.raw_signals_batch_id_idx,"
+                     " migration.raw_signals_tenant_id_batch_id_idx")
 
     def copy_into(table: str) -> float:
         started = time.perf_counter()
@@ -93,7 +102,9 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
         """The paired baseline (COPY into the bare table), then, for the notes, the same COPY straight into
         migration.raw_signals (its indexes and foreign keys: the table's own cost, without the backfill's)."""
         conn.execute(f"TRUNCATE {TARGETS}, {BARE}")
+        before = backend_cpu(conn.info.backend_pid)
         paired.append(copy_into(BARE))
+        cpu["plain_copy"].append(backend_cpu(conn.info.backend_pid) - before)
         into_target.append(copy_into("migration.raw_signals"))
         conn.execute(f"TRUNCATE {TARGETS}")
         floor.append(copy_as_the_loader())
@@ -121,10 +132,28 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
                                    str(shared_ids), str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
         assert writer.stdout.readline().strip() == "connected", "the dual writer could not connect"
+        backends: dict[int, list[float]] = {}
+
+        def on_step(step: str, chunk: int) -> None:
+            """At each commit, the CPU so far of the backfill's backends (found at the first: no query after)."""
+            if step != "committed":
+                return
+            if not backends:
+                for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity"
+                                           " WHERE application_name = 'leadboost-backfill'"):
+                    backends[pid] = [backend_cpu(pid)] * 2
+            for pid, seen in backends.items():
+                seen[1] = backend_cpu(pid, seen[1])
+
+        own, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             summary = backfill(dsn, JsonLinesFile(export), Options(run_id=f"bench-{rounds[0]}", reader=READER,
                                                                    quarantine=tmp_path / "q.jsonl"),
-                               Progress(io.StringIO(), tty=False))
+                               Progress(io.StringIO(), tty=False), on_step=on_step)
+            cpu["writer"].append(time.process_time() - own)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader process, not yet the dual writer
+            cpu["reader"].append(after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
+            cpu["server"].append(sum(last - first for first, last in backends.values()))
         finally:
             writer.stdin.close()
             writer.wait(timeout=60)
@@ -154,4 +183,27 @@ def test_backfill_jsonl_vs_plain_copy(benchmark, backfill_setup, tmp_path):
                                                         3),
         loader_floor_s=round(statistics.median(floor), 2),
         ratio_loader_floor_to_plain_copy=round(statistics.median(paired) / statistics.median(floor), 3),
-        reader=READER, transactions=statistics.median(transactions), **figures)
+        reader=READER, transactions=statistics.median(transactions), **figures, **cpu_figures(cpu))
+
+
+def backend_cpu(pid: int, otherwise: float = 0.0) -> float:
+    """CPU seconds a server process has run (/proc/<pid>/schedstat: the server is local), ``otherwise`` once gone."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as file:
+            return int(file.read().split()[0]) / 1e9
+    except OSError:
+        return otherwise
+
+
+def cpu_figures(cpu: dict[str, list[float]]) -> dict[str, float]:
+    """Medians in µs per document, and what they bound: the backfill's CPU over the plain COPY's (one core each),
+    and on two free cores the ratio it could reach at best — its wall time cannot be below its longest serial part
+    (the reader; the writer and its backend, which wait on each other) nor below its CPU shared by two cores."""
+    per_doc = {k: statistics.median(v) / DOCS * 1e6 for k, v in cpu.items() if v}
+    if len(per_doc) < 4:
+        return {}
+    total = per_doc["reader"] + per_doc["writer"] + per_doc["server"]
+    floor = max(per_doc["reader"], per_doc["writer"] + per_doc["server"], total / 2)
+    return {**{f"cpu_us_per_doc_{k}": round(v, 1) for k, v in per_doc.items()},
+            "cpu_ratio_to_plain_copy": round(per_doc["plain_copy"] / total, 3),
+            "two_core_bound_ratio": round(per_doc["plain_copy"] / floor, 3)}
