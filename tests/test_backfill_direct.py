@@ -12,7 +12,12 @@ import psycopg
 import pytest
 
 from leadboost_schema.backfill.export_files import JsonLinesFile
-from leadboost_schema.backfill.loader import ChunkWriter, TimeOrderedIds, loader_may_check_foreign_keys
+from leadboost_schema.backfill.loader import (
+    ChunkWriter,
+    TimeOrderedIds,
+    loader_may_check_foreign_keys,
+    present_ids_query,
+)
 from leadboost_schema.backfill.progress import Progress
 from leadboost_schema.backfill.quarantine import read_quarantine
 from leadboost_schema.backfill.run import EXIT_OK, Options, backfill
@@ -134,3 +139,20 @@ def test_row_ids_grow_in_the_uuid_v7_layout():
         made = uuid.UUID(int=value)
         assert made.version == 7 and made.variant == uuid.RFC_4122
     assert uuid.UUID(int=TimeOrderedIds().take(1)).int >> 80 >= first >> 80
+
+
+def test_the_look_up_of_present_ids_reads_the_firebase_id_index_in_a_generic_plan(leadboost_conn, make_tenant):
+    """The look-up runs prepared (psycopg prepares a statement run often), so the server may plan it once for any
+    ids: that generic plan must still read the unique firebase_id index, never the whole table (at 10^6 rows a
+    sequential scan per transaction would cost more than the load); and it finds exactly the ids that are there."""
+    tenant = str(make_tenant(leadboost_conn))
+    leadboost_conn.execute("INSERT INTO migration.raw_signals (tenant_id, firebase_id, signal_type, payload)"
+                           " SELECT %s, 'f' || n, 'page.view', '{}' FROM generate_series(1, 5000) AS n", (tenant,))
+    leadboost_conn.execute("ANALYZE migration.raw_signals")
+    query = present_ids_query("raw_signals").as_string(leadboost_conn).replace("%s", "$1")
+    leadboost_conn.execute("SET plan_cache_mode = force_generic_plan")
+    leadboost_conn.execute(f"PREPARE present (text) AS {query}")
+    plan = "\n".join(r for (r,) in leadboost_conn.execute("EXPLAIN EXECUTE present('f1/f2/x/f4999')"))
+    assert "raw_signals_firebase_id_key" in plan and "Seq Scan" not in plan, plan
+    found = leadboost_conn.execute("EXECUTE present('f1/f2/x/f4999')").fetchall()
+    assert sorted(found) == [("f1", tenant), ("f2", tenant), ("f4999", tenant)]

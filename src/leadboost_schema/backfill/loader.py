@@ -78,6 +78,14 @@ def batch_key(run_id: str, chunk: int, table: str, tenant: str) -> str:
     return f"{run_id}.{chunk:0{CHUNK_DIGITS}d}.{table}.{tenant}"
 
 
+def present_ids_query(table: str) -> sql.Composed:
+    """(firebase_id, tenant) of the given firebase_ids already in ``table``; its parameter is the ids joined by "/"
+    (a firebase_id is a path segment: it has none), one text the server splits, which costs the client nothing where
+    a list is adapted element by element."""
+    return sql.SQL("SELECT firebase_id, tenant_id::text FROM {} WHERE firebase_id = ANY (string_to_array(%s, '/'))"
+                   ).format(sql.Identifier("migration", table))
+
+
 def last_checkpoint(conn: psycopg.Connection, run_id: str) -> tuple[int, Checkpoint] | None:
     """(chunk number, checkpoint) of the run's newest committed chunk, or None when it has none."""
     row = conn.execute("SELECT firebase_id, resume_cursor FROM migration.batch_control"
@@ -206,12 +214,8 @@ class ChunkWriter:
                     self.conn.execute("SET LOCAL session_replication_role = replica")
                     locks.execute("SELECT count(*) FROM (SELECT FROM iam.tenants WHERE id = ANY (%s::uuid[])"
                                   " FOR KEY SHARE) AS t", (list(tenants),))
-                # The ids as one text split by the server: a firebase_id is a path segment, it has no "/" (and
-                # one string costs the client nothing, where a list is adapted element by element)
-                lookups = {table: self.conn.execute(sql.SQL(
-                    "SELECT firebase_id, tenant_id::text FROM {} WHERE firebase_id = ANY (string_to_array(%s, '/'))"
-                    ).format(sql.Identifier("migration", table)), ("/".join([row.firebase_id for _, row in table_rows]),))
-                    for table, table_rows in by_table.items()}
+                lookups = {table: self.conn.execute(present_ids_query(table), (
+                    "/".join([row.firebase_id for _, row in table_rows]),)) for table, table_rows in by_table.items()}
             if self.loader_foreign_keys and locks.fetchone()[0] != len(tenants):
                 raise TenantGone("a tenant of the transaction is no longer in iam.tenants")
             fresh: dict[str, list[tuple[int, MappedRow]]] = {}
