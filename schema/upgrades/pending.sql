@@ -195,3 +195,29 @@ VALUES ('0080_event_append_fast_paths.sql', '1.1.0', 'bd66abb47ae9a7aeb9e7747892
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0090_posting_fast_paths.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0090_posting_fast_paths.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0090_posting_fast_paths.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0090_posting_fast_paths.sql', '1.1.0', '2174381245b2e4d4b71503936d8af00836f3947fd9a2d5de23163e5d9f3a2f29', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0091_ledger_entries_drop_tenant_fkey.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0091_ledger_entries_drop_tenant_fkey.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0091_ledger_entries_drop_tenant_fkey.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0091_ledger_entries_drop_tenant_fkey.sql', '1.1.0', 'ece10c84d479c040fa424f0b3bb43ff5708f19f8030f218ddddf6e731beeaf4e', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
