@@ -11,6 +11,9 @@
 SET lock_timeout = '5s';
 SET statement_timeout = '1min';
 
+-- Dropping the key drops its triggers on both tables (ACCESS EXCLUSIVE on each): taken up front, in the order a
+-- posting takes them (the tenant is read first), so no posting can hold one while waiting for the other.
+LOCK TABLE iam.tenants, finanzas.ledger_entries IN ACCESS EXCLUSIVE MODE;
 ALTER TABLE finanzas.ledger_entries DROP CONSTRAINT IF EXISTS ledger_entries_tenant_id_fkey;
 COMMENT ON COLUMN finanzas.ledger_entries.tenant_id IS 'Owning tenant, equal to the header''s (part of the composite FK to finanzas.transactions, whose tenant_id references iam.tenants ON DELETE RESTRICT).';
 

@@ -217,7 +217,31 @@ SELECT clock_timestamp() AS lb_started
 \gset
 \ir 0091_ledger_entries_drop_tenant_fkey.sql
 INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
-VALUES ('0091_ledger_entries_drop_tenant_fkey.sql', '1.1.0', 'ece10c84d479c040fa424f0b3bb43ff5708f19f8030f218ddddf6e731beeaf4e', 'upgrade',
+VALUES ('0091_ledger_entries_drop_tenant_fkey.sql', '1.1.0', '490a36afe9842c003f448998098ca596f0ee471763a5846e25c0fce28561feca', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0092_event_store_one_row_check.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0092_event_store_one_row_check.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0092_event_store_one_row_check.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0092_event_store_one_row_check.sql', '1.1.0', 'c844eb44f6c20f081d68dbb138371d68114bcc6fbf70f7f3f79c8a337e52e44c', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0093_event_store_one_row_check_validate.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0093_event_store_one_row_check_validate.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0093_event_store_one_row_check_validate.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0093_event_store_one_row_check_validate.sql', '1.1.0', '80ff2a2a4743721d4048997801a17d111692dd5442b099b4d8122dde5e25e95e', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
 \endif
