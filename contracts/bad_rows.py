@@ -134,11 +134,13 @@ ACTION = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)$"
 # A violating value for every CHECK constraint: constraint → (column overrides, other constraints the same
 # values also break and PostgreSQL may report first — CHECKs are tested in name order, BEFORE triggers before any).
 CHECKS: dict[str, tuple[Callable[[World], st.SearchStrategy[dict[str, Any]]], Refused | None]] = {
-    "event_store_event_type_check": (one("event_type", not_matching(r"[A-Za-z][A-Za-z0-9_.]*", 100)), None),
-    "event_store_metadata_check": (one("metadata", _non_object), None),
-    "event_store_payload_check": (one("payload", _non_object), None),
-    "event_store_stream_id_check": (one("stream_id", not_matching(r"[A-Za-z0-9][A-Za-z0-9:._/-]*", 200)), None),
-    "event_store_stream_type_check": (one("stream_type", not_matching(r"[A-Z][A-Z0-9_]*", 64)), None),
+    # one CHECK (events.event_store_row_is_valid) for the five value rules of an event row: each rule's bad values
+    "event_store_row_check": (lambda w: st.one_of(
+        one("event_type", not_matching(r"[A-Za-z][A-Za-z0-9_.]*", 100))(w),
+        one("metadata", _non_object)(w),
+        one("payload", _non_object)(w),
+        one("stream_id", not_matching(r"[A-Za-z0-9][A-Za-z0-9:._/-]*", 200))(w),
+        one("stream_type", not_matching(r"[A-Z][A-Z0-9_]*", 64))(w)), None),
     # the version trigger (LB601) sees a version below 1 before the CHECK can
     "event_store_version_check": (one("version", st.integers(-2**62, 0)),
                                   Refused("LB601", "the next event must be version 1")),
@@ -362,9 +364,8 @@ def _values(column: str, *edges: Any, **context: Any) -> list[dict[str, Any]]:
 
 
 EDGES: dict[str, list[dict[str, Any]]] = {
-    "event_store_event_type_check": _lengths("event_type", 0, 100),
-    "event_store_stream_id_check": _lengths("stream_id", 0, 200),
-    "event_store_stream_type_check": [{"stream_type": "A" * 64}],
+    "event_store_row_check": [*_lengths("event_type", 0, 100), *_lengths("stream_id", 0, 200),
+                              {"stream_type": "A" * 64}],
     "event_store_version_check": _values("version", 1),
     "ledger_entries_amount_check": _values("amount", Decimal("0.0001")),
     "transactions_description_check": _lengths("description", 1, 500),

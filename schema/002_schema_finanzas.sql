@@ -460,10 +460,11 @@ BEGIN
         leg_sum := 0;
         FOR i IN 0 .. jsonb_array_length(p_legs) - 1 LOOP
             leg := p_legs -> i;
-            -- The amount first: the key subtraction below would refuse a leg that is not an object.
+            -- A number only for an object with a numeric amount. Tested first: AND stops at the first false (not
+            -- at a NULL), and the key subtraction below would refuse a leg that is not an object.
             leg_amount := CASE WHEN jsonb_typeof(leg) = 'object' AND jsonb_typeof(leg -> 'amount') = 'number'
                            THEN (leg ->> 'amount')::numeric END;
-            IF (leg_amount > 0 AND leg_amount < 1e15 AND leg_amount = round(leg_amount, 4)
+            IF (leg_amount IS NOT NULL AND leg_amount > 0 AND leg_amount < 1e15 AND leg_amount = round(leg_amount, 4)
                 AND (leg - '{account_type,amount,direction}'::text[]) = '{}'::jsonb
                 AND jsonb_typeof(leg -> 'account_type') = 'string'
                 AND (leg ->> 'account_type') IN ('CASH', 'BANK', 'ACCOUNTS_RECEIVABLE', 'ACCOUNTS_PAYABLE',

@@ -602,9 +602,10 @@ CREATE POLICY tenant_isolation ON events.snapshots
 COMMENT ON POLICY tenant_isolation ON events.snapshots IS 'Roles subject to RLS see and write only rows of the tenant bound with app.tenant_id.';
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA events FROM PUBLIC;
--- event_store_row_check calls it: whoever may INSERT a row (leadboost_app after the troubleshooting grants) must be
--- able to run it, or a bad row would be refused with 42501 instead of 23514.
-GRANT EXECUTE ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) TO leadboost_app;
+-- event_store_row_check calls it with the inserting role's privileges: whoever may INSERT a row (the owner, an ETL
+-- role, leadboost_app after the troubleshooting grants) must be able to run it, or a bad row would be refused with
+-- 42501 instead of 23514. It is a pure test of its arguments, reads nothing, and is not part of the API.
+GRANT EXECUTE ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) TO PUBLIC;
 GRANT USAGE ON SCHEMA events TO leadboost_app;
 GRANT SELECT ON events.event_store, events.snapshots, events.stream_summary TO leadboost_app;
 GRANT EXECUTE ON FUNCTION events.append_event(uuid, text, text, text, jsonb, bigint, jsonb, uuid, timestamptz),

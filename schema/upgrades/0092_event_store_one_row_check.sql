@@ -42,7 +42,7 @@ $$;
 COMMENT ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) IS 'The CHECK event_store_row_check: stream_id matches ^[A-Za-z0-9][A-Za-z0-9:._/-]*$ (at most 200 characters), stream_type ^[A-Z][A-Z0-9_]*$ (at most 64), event_type ^[A-Za-z][A-Za-z0-9_.]*$ (at most 100), payload and metadata are JSON objects.';
 
 REVOKE ALL ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) TO leadboost_app;
+GRANT EXECUTE ON FUNCTION events.event_store_row_is_valid(text, text, text, jsonb, jsonb) TO PUBLIC;
 
 LOCK TABLE events.event_store IN ACCESS EXCLUSIVE MODE;
 ALTER TABLE events.event_store

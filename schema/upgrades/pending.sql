@@ -204,7 +204,7 @@ SELECT clock_timestamp() AS lb_started
 \gset
 \ir 0090_posting_fast_paths.sql
 INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
-VALUES ('0090_posting_fast_paths.sql', '1.1.0', '2174381245b2e4d4b71503936d8af00836f3947fd9a2d5de23163e5d9f3a2f29', 'upgrade',
+VALUES ('0090_posting_fast_paths.sql', '1.1.0', '5328202c80d2392feed3a0ac26b748c3e63a5a60d47fafdc5d6b050a91b1fb30', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
@@ -230,7 +230,7 @@ SELECT clock_timestamp() AS lb_started
 \gset
 \ir 0092_event_store_one_row_check.sql
 INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
-VALUES ('0092_event_store_one_row_check.sql', '1.1.0', 'c844eb44f6c20f081d68dbb138371d68114bcc6fbf70f7f3f79c8a337e52e44c', 'upgrade',
+VALUES ('0092_event_store_one_row_check.sql', '1.1.0', '438c6059258d40d038ab6101440b6a955b59872177b04315e58f5c1a4e311456', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
