@@ -2,7 +2,7 @@
 
 Wall-clock ratios on two shared cores wander by 2-3x; an instruction count does not. This script builds a
 throw-away cluster (initdb as ``nobody``, the schema of this checkout through 000_master_migration.sql, the seed
-data, 30,000 events in 300 interleaved streams of 100, pgbench's tables at scale 1), stops it, and for each path
+data, 30,000 events in 300 interleaved streams of 100, 20,000 ledger postings, pgbench's tables at scale 1), stops it, and for each path
 runs a single-user backend (``postgres --single``) under ``valgrind --tool=callgrind`` twice, on a fresh copy of
 the data directory each time: a DO block that runs the path LOW times and HIGH times, ``COMMIT`` after each
 call. (I(HIGH) - I(LOW)) / (HIGH - LOW) is the path's instructions per committed transaction: the backend's
@@ -46,6 +46,23 @@ BEGIN
             PERFORM events.append_event('{TENANT}', 'cg-stream-' || s, 'LEAD', 'LeadScored',
                                         '{PAYLOAD}', v - 1);
         END LOOP;
+    END LOOP;
+END $$;
+RESET app.tenant_id;
+-- A ledger of realistic size (20,000 postings in two tenants): on a near-empty table the planner scans it
+-- sequentially, and each posting would cost more than the last.
+DO $$
+BEGIN
+    FOR n IN 1..10000 LOOP
+        PERFORM finanzas.post_transaction(t, format('[{{"account_type": "%s", "amount": %s, "direction": 1}},'
+                                                    ' {{"account_type": "REVENUE", "amount": %s, "direction": -1}}]',
+                                                    (ARRAY['CASH', 'BANK', 'EXPENSE'])[1 + n % 3], n, n)::jsonb)
+          FROM (VALUES ('11111111-1111-1111-1111-111111111111'::uuid),
+                       ('22222222-2222-2222-2222-222222222222'::uuid)) AS v (t);
+        IF n % 500 = 0 THEN
+            COMMIT;
+            ANALYZE finanzas.transactions, finanzas.ledger_entries, finanzas.account_balance_shards;
+        END IF;
     END LOOP;
 END $$;
 CREATE SCHEMA cg;
