@@ -147,16 +147,17 @@ CHECKS: dict[str, tuple[Callable[[World], st.SearchStrategy[dict[str, Any]]], Re
     # the snapshot trigger (LB606) compares the state with the replay before the CHECK can
     "snapshots_state_check": (one("state", _non_object),
                               Refused("LB606", "does not equal the replayed state")),
-    "ledger_entries_account_type_check": (one("account_type", not_in("CASH", "BANK", "ACCOUNTS_RECEIVABLE",
-                                          "ACCOUNTS_PAYABLE", "CUSTOMER_CREDIT", "REVENUE", "AD_SPEND", "EXPENSE",
-                                          "TAX_PAYABLE", "EQUITY", "SUSPENSE")), None),
-    "ledger_entries_amount_check": (one("amount", st.integers(-10**9, 0)), None),
-    "ledger_entries_currency_check": (one("currency", not_matching(r"[A-Z]{3}")), None),
-    "ledger_entries_direction_check": (one("direction", st.integers(-5, 5).filter(lambda d: d not in (1, -1))), None),
-    "transactions_currency_check": (one("currency", not_matching(r"[A-Z]{3}")), None),
-    "transactions_description_check": (one("description", length_outside(500)), None),
-    "transactions_not_self_reversal_check": (lambda w: st.uuids(version=4).map(
-        lambda u: {"id": u, "reverses_transaction_id": u}), None),
+    # one CHECK per ledger table (finanzas.ledger_entry_is_valid, finanzas.transaction_is_valid): each rule's bad values
+    "ledger_entries_row_check": (lambda w: st.one_of(
+        one("account_type", not_in("CASH", "BANK", "ACCOUNTS_RECEIVABLE", "ACCOUNTS_PAYABLE", "CUSTOMER_CREDIT",
+                                   "REVENUE", "AD_SPEND", "EXPENSE", "TAX_PAYABLE", "EQUITY", "SUSPENSE"))(w),
+        one("amount", st.integers(-10**9, 0))(w),
+        one("currency", not_matching(r"[A-Z]{3}"))(w),
+        one("direction", st.integers(-5, 5).filter(lambda d: d not in (1, -1)))(w)), None),
+    "transactions_row_check": (lambda w: st.one_of(
+        one("currency", not_matching(r"[A-Z]{3}"))(w),
+        one("description", length_outside(500))(w),
+        st.uuids(version=4).map(lambda u: {"id": u, "reverses_transaction_id": u})), None),
     "policies_action_check": (one("action", not_matching(ACTION, 100)), None),
     "policies_breaker_state_check": (one("breaker_state", not_in("CLOSED", "OPEN", "HALF_OPEN")), None),
     "policies_cooldown_seconds_check": (one("cooldown_seconds", outside(1, 2592000)), None),
@@ -367,8 +368,8 @@ EDGES: dict[str, list[dict[str, Any]]] = {
     "event_store_row_check": [*_lengths("event_type", 0, 100), *_lengths("stream_id", 0, 200),
                               {"stream_type": "A" * 64}],
     "event_store_version_check": _values("version", 1),
-    "ledger_entries_amount_check": _values("amount", Decimal("0.0001")),
-    "transactions_description_check": _lengths("description", 1, 500),
+    "ledger_entries_row_check": _values("amount", Decimal("0.0001")),
+    "transactions_row_check": _lengths("description", 1, 500),
     "policies_action_check": [{"action": "a" * 100}],
     "policies_cooldown_seconds_check": _values("cooldown_seconds", 1, 2592000, **_BREAKER),
     "policies_description_check": _lengths("description", 1, 500),

@@ -19,6 +19,49 @@ SET statement_timeout = '1min';
 CREATE SCHEMA IF NOT EXISTS finanzas;
 COMMENT ON SCHEMA finanzas IS 'Immutable double-entry ledger: transactions (headers) and ledger_entries (legs), append-only.';
 
+-- The ledger rows' value rules, one function per table for its one CHECK (ledger_entries_row_check,
+-- transactions_row_check): PostgreSQL rebuilds a table's CHECKs from their stored text for every INSERT statement,
+-- and a posting's seven cost more than its index entries (issue 14). PL/pgSQL, not SQL: a SQL function would be
+-- inlined back into the long expression. No SET clause: every name is qualified.
+CREATE OR REPLACE FUNCTION finanzas.ledger_entry_is_valid(
+    p_account_type text,
+    p_amount numeric,
+    p_direction smallint,
+    p_currency text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN p_account_type OPERATOR(pg_catalog.=) ANY ('{CASH,BANK,ACCOUNTS_RECEIVABLE,ACCOUNTS_PAYABLE,CUSTOMER_CREDIT,REVENUE,AD_SPEND,EXPENSE,TAX_PAYABLE,EQUITY,SUSPENSE}'::text[])
+           AND p_amount OPERATOR(pg_catalog.>) 0
+           AND p_direction OPERATOR(pg_catalog.=) ANY ('{-1,1}'::smallint[])
+           AND p_currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$';
+END
+$$;
+COMMENT ON FUNCTION finanzas.ledger_entry_is_valid(text, numeric, smallint, text) IS 'The CHECK ledger_entries_row_check: account_type is CASH, BANK, ACCOUNTS_RECEIVABLE, ACCOUNTS_PAYABLE, CUSTOMER_CREDIT, REVENUE, AD_SPEND, EXPENSE, TAX_PAYABLE, EQUITY or SUSPENSE, amount > 0, direction 1 or -1, currency three capital letters.';
+
+CREATE OR REPLACE FUNCTION finanzas.transaction_is_valid(
+    p_id uuid,
+    p_currency text,
+    p_description text,
+    p_reverses_transaction_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN p_currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'
+           AND (p_description IS NULL
+                OR pg_catalog.length(p_description) OPERATOR(pg_catalog.>=) 1
+                   AND pg_catalog.length(p_description) OPERATOR(pg_catalog.<=) 500)
+           AND (p_reverses_transaction_id IS NULL OR p_reverses_transaction_id OPERATOR(pg_catalog.<>) p_id);
+END
+$$;
+COMMENT ON FUNCTION finanzas.transaction_is_valid(uuid, text, text, uuid) IS 'The CHECK transactions_row_check: currency three capital letters, description NULL or 1-500 characters, a transaction does not reverse itself.';
+
 CREATE TABLE IF NOT EXISTS finanzas.transactions (
     id                      uuid        NOT NULL DEFAULT gen_random_uuid(),
     tenant_id               uuid        NOT NULL,
@@ -34,9 +77,8 @@ CREATE TABLE IF NOT EXISTS finanzas.transactions (
         REFERENCES iam.tenants (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT transactions_reverses_transaction_id_fkey FOREIGN KEY (tenant_id, reverses_transaction_id)
         REFERENCES finanzas.transactions (tenant_id, id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT transactions_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
-    CONSTRAINT transactions_description_check CHECK (length(description) BETWEEN 1 AND 500),
-    CONSTRAINT transactions_not_self_reversal_check CHECK (reverses_transaction_id <> id)
+    CONSTRAINT transactions_row_check
+        CHECK (finanzas.transaction_is_valid(id, currency, description, reverses_transaction_id))
 );
 COMMENT ON TABLE finanzas.transactions IS 'Posting headers: one row per balanced ledger transaction. Append-only (UPDATE, DELETE, TRUNCATE refused with LB901).';
 COMMENT ON COLUMN finanzas.transactions.id IS 'Transaction identifier, unique within its tenant (primary key (tenant_id, id)); a caller-chosen id makes finanzas.post_transaction idempotent.';
@@ -59,12 +101,8 @@ CREATE TABLE IF NOT EXISTS finanzas.ledger_entries (
     CONSTRAINT ledger_entries_pkey PRIMARY KEY (id),
     CONSTRAINT ledger_entries_transaction_fkey FOREIGN KEY (transaction_id, tenant_id, currency)
         REFERENCES finanzas.transactions (id, tenant_id, currency) ON UPDATE RESTRICT ON DELETE RESTRICT,
-    CONSTRAINT ledger_entries_account_type_check CHECK (account_type IN (
-        'CASH', 'BANK', 'ACCOUNTS_RECEIVABLE', 'ACCOUNTS_PAYABLE', 'CUSTOMER_CREDIT',
-        'REVENUE', 'AD_SPEND', 'EXPENSE', 'TAX_PAYABLE', 'EQUITY', 'SUSPENSE')),
-    CONSTRAINT ledger_entries_amount_check CHECK (amount > 0),
-    CONSTRAINT ledger_entries_direction_check CHECK (direction IN (-1, 1)),
-    CONSTRAINT ledger_entries_currency_check CHECK (currency ~ '^[A-Z]{3}$')
+    CONSTRAINT ledger_entries_row_check
+        CHECK (finanzas.ledger_entry_is_valid(account_type, amount, direction, currency))
 );
 COMMENT ON TABLE finanzas.ledger_entries IS 'Ledger legs (double entry). Append-only: UPDATE, DELETE and TRUNCATE are refused (LB901). The legs of each transaction sum to zero (checked at COMMIT).';
 COMMENT ON COLUMN finanzas.ledger_entries.id IS 'Entry number, increasing in insertion order.';
@@ -624,6 +662,10 @@ CREATE POLICY tenant_isolation ON finanzas.account_balance_shards
 COMMENT ON POLICY tenant_isolation ON finanzas.account_balance_shards IS 'Roles subject to RLS see only stored balances of the tenant bound with app.tenant_id.';
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA finanzas FROM PUBLIC;
+-- The row CHECKs call them with the inserting role's privileges: whoever may INSERT a row must be able to run them
+-- (or a bad row would get 42501 instead of 23514). Pure tests of their arguments, not the API.
+GRANT EXECUTE ON FUNCTION finanzas.ledger_entry_is_valid(text, numeric, smallint, text),
+                          finanzas.transaction_is_valid(uuid, text, text, uuid) TO PUBLIC;
 GRANT USAGE ON SCHEMA finanzas TO leadboost_app;
 GRANT SELECT ON finanzas.transactions, finanzas.ledger_entries, finanzas.account_balance_shards,
                 finanzas.account_balances TO leadboost_app;

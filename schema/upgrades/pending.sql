@@ -245,3 +245,27 @@ INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
 VALUES ('0093_event_store_one_row_check_validate.sql', '1.1.0', '80ff2a2a4743721d4048997801a17d111692dd5442b099b4d8122dde5e25e95e', 'upgrade',
         clock_timestamp() - :'lb_started'::timestamptz);
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0094_ledger_one_row_check.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0094_ledger_one_row_check.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0094_ledger_one_row_check.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0094_ledger_one_row_check.sql', '1.1.0', '7a7c30986b50b05feef18046447b8bc6a4833603e9f9de74b21ce84b835421b3', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0095_ledger_one_row_check_validate.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0095_ledger_one_row_check_validate.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0095_ledger_one_row_check_validate.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0095_ledger_one_row_check_validate.sql', '1.1.0', 'f6376aa4328a3eb665384ee207d34b1ea1af6cd322ab68d1323414b89ecd47bb', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif
