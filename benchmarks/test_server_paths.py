@@ -13,6 +13,8 @@ from leadboost_schema.catalog.hot_queries import EVENT_COLUMNS
 pytestmark = pytest.mark.benchmark(group="server (pgbench)")
 
 PAYLOAD = '{"score": 42, "source": "ads", "stage": "mql", "owner": "u-17"}'
+ACCOUNTS = ("ARRAY['CASH','BANK','ACCOUNTS_RECEIVABLE','ACCOUNTS_PAYABLE','CUSTOMER_CREDIT','REVENUE','AD_SPEND',"
+            "'EXPENSE','TAX_PAYABLE','EQUITY']")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,23 @@ def _scripts(bench_db, login: str, clients: int) -> dict[str, Script]:
         "pk_select": script("pk_select", "\\set i random(1, 200)\n"
                             f"SELECT {EVENT_COLUMNS} FROM events.event_store"
                             f" WHERE global_position = ('{{{positions}}}'::bigint[])[:i];", n=1),
+        # pgbench's TPC-B-like transaction (scale 1 in schema bench), its seven statements as pgbench sends them.
+        "tpcb_like": script("tpcb_like", (
+            "\\set aid random(1, 100000)\n\\set tid random(1, 10)\n\\set delta random(-5000, 5000)\n"
+            "BEGIN;\n"
+            "UPDATE bench.tpcb_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"
+            "SELECT abalance FROM bench.tpcb_accounts WHERE aid = :aid;\n"
+            "UPDATE bench.tpcb_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;\n"
+            "UPDATE bench.tpcb_branches SET bbalance = bbalance + :delta WHERE bid = 1;\n"
+            "INSERT INTO bench.tpcb_history (tid, bid, aid, delta, mtime)"
+            " VALUES (:tid, 1, :aid, :delta, CURRENT_TIMESTAMP);\n"
+            "END;")),
+        # A 2-leg posting between two of ten accounts (benchmarks/ledger_pgbench/spread.sql).
+        "ledger_posting_2": script("ledger_posting_2", (
+            "\\set a random(1, 10)\n"
+            f"SELECT finanzas.post_transaction('{tenant}', format('[{{\"account_type\":\"%s\",\"amount\":1,"
+            f"\"direction\":1}},{{\"account_type\":\"%s\",\"amount\":1,\"direction\":-1}}]',"
+            f" ({ACCOUNTS})[:a], ({ACCOUNTS})[11 - :a])::jsonb);")),
         "stream_read_100": script("stream_read_100", (
             f"SELECT {EVENT_COLUMNS} FROM events.event_store"
             f" WHERE tenant_id = '{tenant}' AND stream_id = '{stream}' ORDER BY version;"), n=1),
@@ -59,6 +78,15 @@ def test_event_append(benchmark, pgbench, bench_db, bench_login, bench_clients, 
     base, measured = pgbench.paired_rounds(scripts["plain_insert_event"], scripts[path], rounds, seconds)
     record_server_rounds(benchmark, f"server_{path}", measured, baseline="server_plain_insert_event",
                          baseline_rounds=base, target=0.35, clients=bench_clients)
+
+
+def test_ledger_posting_2(benchmark, pgbench, bench_db, bench_login, bench_clients, pgbench_timing):
+    """A 2-leg posting against pgbench's TPC-B-like transaction, both by the app's login role (issue 14: >= 0.8)."""
+    scripts = _scripts(bench_db, bench_login, bench_clients)
+    rounds, seconds = pgbench_timing
+    base, measured = pgbench.paired_rounds(scripts["tpcb_like"], scripts["ledger_posting_2"], rounds, seconds)
+    record_server_rounds(benchmark, "server_ledger_posting_2", measured, baseline="server_tpcb_like",
+                         baseline_rounds=base, target=0.8, clients=bench_clients)
 
 
 def test_stream_read_100(benchmark, pgbench, bench_db, bench_login, pgbench_timing):

@@ -133,28 +133,34 @@ ACTION = r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*)$"
 
 # A violating value for every CHECK constraint: constraint → (column overrides, other constraints the same
 # values also break and PostgreSQL may report first — CHECKs are tested in name order, BEFORE triggers before any).
-CHECKS: dict[str, tuple[Callable[[World], st.SearchStrategy[dict[str, Any]]], Refused | None]] = {
-    "event_store_event_type_check": (one("event_type", not_matching(r"[A-Za-z][A-Za-z0-9_.]*", 100)), None),
-    "event_store_metadata_check": (one("metadata", _non_object), None),
-    "event_store_payload_check": (one("payload", _non_object), None),
-    "event_store_stream_id_check": (one("stream_id", not_matching(r"[A-Za-z0-9][A-Za-z0-9:._/-]*", 200)), None),
-    "event_store_stream_type_check": (one("stream_type", not_matching(r"[A-Z][A-Z0-9_]*", 64)), None),
+_Check = tuple[Callable[[World], st.SearchStrategy[dict[str, Any]]], Refused | None]
+CHECKS: dict[str, _Check | dict[str, _Check]] = {
+    # one CHECK (events.event_store_row_is_valid) for the five value rules of an event row: a class per rule
+    "event_store_row_check": {
+        "event_type": (one("event_type", not_matching(r"[A-Za-z][A-Za-z0-9_.]*", 100)), None),
+        "metadata": (one("metadata", _non_object), None),
+        "payload": (one("payload", _non_object), None),
+        "stream_id": (one("stream_id", not_matching(r"[A-Za-z0-9][A-Za-z0-9:._/-]*", 200)), None),
+        "stream_type": (one("stream_type", not_matching(r"[A-Z][A-Z0-9_]*", 64)), None)},
     # the version trigger (LB601) sees a version below 1 before the CHECK can
     "event_store_version_check": (one("version", st.integers(-2**62, 0)),
                                   Refused("LB601", "the next event must be version 1")),
     # the snapshot trigger (LB606) compares the state with the replay before the CHECK can
     "snapshots_state_check": (one("state", _non_object),
                               Refused("LB606", "does not equal the replayed state")),
-    "ledger_entries_account_type_check": (one("account_type", not_in("CASH", "BANK", "ACCOUNTS_RECEIVABLE",
-                                          "ACCOUNTS_PAYABLE", "CUSTOMER_CREDIT", "REVENUE", "AD_SPEND", "EXPENSE",
-                                          "TAX_PAYABLE", "EQUITY", "SUSPENSE")), None),
-    "ledger_entries_amount_check": (one("amount", st.integers(-10**9, 0)), None),
-    "ledger_entries_currency_check": (one("currency", not_matching(r"[A-Z]{3}")), None),
-    "ledger_entries_direction_check": (one("direction", st.integers(-5, 5).filter(lambda d: d not in (1, -1))), None),
-    "transactions_currency_check": (one("currency", not_matching(r"[A-Z]{3}")), None),
-    "transactions_description_check": (one("description", length_outside(500)), None),
-    "transactions_not_self_reversal_check": (lambda w: st.uuids(version=4).map(
-        lambda u: {"id": u, "reverses_transaction_id": u}), None),
+    # one CHECK per ledger table (finanzas.ledger_entry_is_valid, finanzas.transaction_is_valid): a class per rule
+    "ledger_entries_row_check": {
+        "account_type": (one("account_type", not_in("CASH", "BANK", "ACCOUNTS_RECEIVABLE", "ACCOUNTS_PAYABLE",
+                                                    "CUSTOMER_CREDIT", "REVENUE", "AD_SPEND", "EXPENSE",
+                                                    "TAX_PAYABLE", "EQUITY", "SUSPENSE")), None),
+        "amount": (one("amount", st.integers(-10**9, 0)), None),
+        "currency": (one("currency", not_matching(r"[A-Z]{3}")), None),
+        "direction": (one("direction", st.integers(-5, 5).filter(lambda d: d not in (1, -1))), None)},
+    "transactions_row_check": {
+        "currency": (one("currency", not_matching(r"[A-Z]{3}")), None),
+        "description": (one("description", length_outside(500)), None),
+        "self-reversal": (lambda w: st.uuids(version=4).map(lambda u: {"id": u, "reverses_transaction_id": u}),
+                          None)},
     "policies_action_check": (one("action", not_matching(ACTION, 100)), None),
     "policies_breaker_state_check": (one("breaker_state", not_in("CLOSED", "OPEN", "HALF_OPEN")), None),
     "policies_cooldown_seconds_check": (one("cooldown_seconds", outside(1, 2592000)), None),
@@ -292,10 +298,12 @@ def catalog_rows() -> list[BadRow]:
                                     lambda w, cs=tuple(columns): st.just({"__copy__": cs}), expect,
                                     frozenset({name})))
             elif constraint["type"] == "CHECK" and name in CHECKS:
-                values, trigger = CHECKS[name]
-                found.append(BadRow(f"a value {name} refuses", table, values,
-                                    trigger or Refused("23514", "violates check constraint"),
-                                    frozenset() if trigger else frozenset({name})))
+                # A CHECK of several rules (one function call) has a class per rule, each labelled with its rule.
+                rules = CHECKS[name] if isinstance(CHECKS[name], dict) else {"": CHECKS[name]}
+                for rule, (values, trigger) in rules.items():
+                    found.append(BadRow(f"a bad {rule} ({name})" if rule else f"a value {name} refuses", table,
+                                        values, trigger or Refused("23514", "violates check constraint"),
+                                        frozenset() if trigger else frozenset({name})))
     return found
 
 
@@ -362,12 +370,11 @@ def _values(column: str, *edges: Any, **context: Any) -> list[dict[str, Any]]:
 
 
 EDGES: dict[str, list[dict[str, Any]]] = {
-    "event_store_event_type_check": _lengths("event_type", 0, 100),
-    "event_store_stream_id_check": _lengths("stream_id", 0, 200),
-    "event_store_stream_type_check": [{"stream_type": "A" * 64}],
+    "event_store_row_check": [*_lengths("event_type", 0, 100), *_lengths("stream_id", 0, 200),
+                              {"stream_type": "A" * 64}],
     "event_store_version_check": _values("version", 1),
-    "ledger_entries_amount_check": _values("amount", Decimal("0.0001")),
-    "transactions_description_check": _lengths("description", 1, 500),
+    "ledger_entries_row_check": _values("amount", Decimal("0.0001")),
+    "transactions_row_check": _lengths("description", 1, 500),
     "policies_action_check": [{"action": "a" * 100}],
     "policies_cooldown_seconds_check": _values("cooldown_seconds", 1, 2592000, **_BREAKER),
     "policies_description_check": _lengths("description", 1, 500),

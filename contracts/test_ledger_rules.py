@@ -1,5 +1,6 @@
-"""Two single rules of post_transaction: its balance check stays deferred to COMMIT whatever the caller set, and a
-retried id is compared with the earlier posting in full, its tenant included."""
+"""Single rules of post_transaction: its balance check stays deferred to COMMIT whatever the caller set, a
+retried id is compared with the earlier posting in full, its tenant included, and a balanced posting with a bad
+leg gets that leg's error (the fast path of 0090 lets none through)."""
 from __future__ import annotations
 
 import json
@@ -111,3 +112,42 @@ def test_a_posting_retried_under_a_reversal_id_is_refused(leadboost_conn, make_t
                              "SELECT description FROM finanzas.transactions WHERE id = %s", (reversal,)).fetchone()[0],
                           reversal))
     assert answer.sqlstate == "LB111", answer
+
+
+# Legs that break one rule each while still summing to zero, so only the leg check can refuse them: post_transaction
+# validates well-formed legs by expressions (0090) and sends any other call to parse_legs, which names the rule. A
+# fast path that let one through would insert it (a fifth decimal rounded away) or fail later with another code.
+def _pair(amount, direction=1, **extra):
+    return [{"account_type": "CASH", "amount": amount, "direction": direction, **extra},
+            {"account_type": "REVENUE", "amount": amount, "direction": -direction}]
+
+
+BALANCED_BAD_LEGS = {
+    "a fifth decimal": (_pair(0.00001), "LB102"),
+    "an amount of 1e15": (_pair(10**15), "LB102"),
+    "an amount as a string": (_pair("1"), "LB102"),
+    "a direction of 2": ([{"account_type": "CASH", "amount": 1, "direction": 2},
+                          {"account_type": "REVENUE", "amount": 2, "direction": -1}], "LB103"),
+    "an unknown account": ([{"account_type": "PETTY_CASH", "amount": 1, "direction": 1},
+                            {"account_type": "REVENUE", "amount": 1, "direction": -1}], "LB104"),
+    "an extra key": (_pair(1, note="x"), "LB101"),
+    "a leg that is a number": ([0, *_pair(1)], "LB101"),
+    "101 legs": (_pair(1) * 50 + [{"account_type": "CASH", "amount": 0, "direction": 1}], "LB101"),
+}
+
+
+@pytest.mark.parametrize("case", BALANCED_BAD_LEGS)
+def test_a_balanced_posting_with_a_bad_leg_gets_the_leg_error(leadboost_conn, make_tenant, case):
+    """A posting whose legs sum to zero but break one leg rule is refused with that rule's code, and writes nothing;
+    the same legs with the rule kept (1, 1.0 as a direction) are posted."""
+    legs, code = BALANCED_BAD_LEGS[case]
+    tenant = make_tenant(leadboost_conn)
+    before = data_fingerprint(leadboost_conn)
+    with rolled_back(leadboost_conn):
+        result = attempt(leadboost_conn, "SELECT finanzas.post_transaction(%s, %s)", (tenant, json.dumps(legs)))
+    assert result.error is not None and result.error.sqlstate == code, result
+    assert fingerprint_changes(before, data_fingerprint(leadboost_conn)) == []
+    posted = post(leadboost_conn, tenant, legs=[{"account_type": "CASH", "amount": 1.5, "direction": 1.0},
+                                                {"account_type": "REVENUE", "amount": 1.5, "direction": -1}])
+    assert leadboost_conn.execute("SELECT array_agg(direction ORDER BY direction) FROM finanzas.ledger_entries"
+                                  " WHERE transaction_id = %s", (posted,)).fetchone()[0] == [-1, 1]

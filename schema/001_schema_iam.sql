@@ -71,6 +71,16 @@ BEGIN
     IF bound IS NULL THEN
         RETURN NULL;
     END IF;
+    -- The usual binding, a uuid in its canonical spelling (32 hex digits, hyphens at 9, 14, 19 and 24), is
+    -- recognised without the pattern: the regex match costs more than the rest of a primary-key SELECT's row-level
+    -- security (issue 14).
+    IF pg_catalog.length(bound) OPERATOR(pg_catalog.=) 36
+       AND pg_catalog.translate(bound, '0123456789abcdefABCDEF', '') OPERATOR(pg_catalog.=) '----'
+       AND (pg_catalog.substr(bound, 9, 1) OPERATOR(pg_catalog.||) pg_catalog.substr(bound, 14, 1)
+            OPERATOR(pg_catalog.||) pg_catalog.substr(bound, 19, 1) OPERATOR(pg_catalog.||) pg_catalog.substr(bound, 24, 1))
+           OPERATOR(pg_catalog.=) '----' THEN
+        RETURN bound::uuid;
+    END IF;
     -- Checked by pattern, not by catching the cast: an EXCEPTION block would open a subtransaction per call.
     -- Braces come in pairs ('{…}' or none): the cast would refuse '{<uuid>' with 22P02. No backslash in the
     -- pattern, so it means the same under standard_conforming_strings = off.

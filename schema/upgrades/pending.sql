@@ -195,3 +195,77 @@ VALUES ('0080_event_append_fast_paths.sql', '1.1.0', 'bd66abb47ae9a7aeb9e7747892
         clock_timestamp() - :'lb_started'::timestamptz);
 COMMIT;
 \endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0090_posting_fast_paths.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0090_posting_fast_paths.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0090_posting_fast_paths.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0090_posting_fast_paths.sql', '1.1.0', '5328202c80d2392feed3a0ac26b748c3e63a5a60d47fafdc5d6b050a91b1fb30', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0091_ledger_entries_drop_tenant_fkey.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0091_ledger_entries_drop_tenant_fkey.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0091_ledger_entries_drop_tenant_fkey.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0091_ledger_entries_drop_tenant_fkey.sql', '1.1.0', '490a36afe9842c003f448998098ca596f0ee471763a5846e25c0fce28561feca', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0092_event_store_one_row_check.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0092_event_store_one_row_check.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0092_event_store_one_row_check.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0092_event_store_one_row_check.sql', '1.1.0', '438c6059258d40d038ab6101440b6a955b59872177b04315e58f5c1a4e311456', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0093_event_store_one_row_check_validate.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0093_event_store_one_row_check_validate.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0093_event_store_one_row_check_validate.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0093_event_store_one_row_check_validate.sql', '1.1.0', '80ff2a2a4743721d4048997801a17d111692dd5442b099b4d8122dde5e25e95e', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0094_ledger_one_row_check.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0094_ledger_one_row_check.sql'
+BEGIN;
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0094_ledger_one_row_check.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0094_ledger_one_row_check.sql', '1.1.0', '7a7c30986b50b05feef18046447b8bc6a4833603e9f9de74b21ce84b835421b3', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+COMMIT;
+\endif
+SELECT NOT EXISTS (SELECT FROM sys.schema_upgrades WHERE upgrade = '0095_ledger_one_row_check_validate.sql') AS lb_pending
+\gset
+\if :lb_pending
+\echo 'leadboost-schema: upgrade 0095_ledger_one_row_check_validate.sql'
+SELECT clock_timestamp() AS lb_started
+\gset
+\ir 0095_ledger_one_row_check_validate.sql
+INSERT INTO sys.schema_upgrades (upgrade, release, checksum, how, duration)
+VALUES ('0095_ledger_one_row_check_validate.sql', '1.1.0', 'f6376aa4328a3eb665384ee207d34b1ea1af6cd322ab68d1323414b89ecd47bb', 'upgrade',
+        clock_timestamp() - :'lb_started'::timestamptz);
+\endif
