@@ -246,3 +246,14 @@ def test_a_partial_report_counts_the_chosen_mutants_without_a_verdict_per_file(t
     assert f"| {mutant.file} | 1 | 0 | 0 | 0 | 0 | 100% | 4 |" in markdown
     assert "| 002_schema_finanzas.sql | 0 | 0 | 0 | 0 | 0 | — | 3 |" in markdown
     assert "| total | 1 | 0 | 0 | 0 | 0 | 100% | 7 |" in markdown
+
+
+def test_the_upgrade_proofs_are_never_run_for_a_mutant(tmp_path):
+    """They fail for any head edit made without an upgrade file, so they would kill every mutant by bookkeeping;
+    a module naming the object is run, they are not, whatever they name."""
+    project = project_with_tests(tmp_path)
+    for name in ("test_upgrade_from_1_0_0", "test_schema_changes", "test_claims_can_fail"):
+        (project / "contracts" / f"{name}.py").write_text("def test_x():\n    'iam.is_big'\n")
+    mutant = next(m for m in generate(project / "schema").mutants if m.operator == "negate-if")
+    assert build(project, project / "schema", "00[1-7]_*.sql").modules_for(mutant) == [
+        "contracts/test_big.py", "contracts/test_other.py"]
