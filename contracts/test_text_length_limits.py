@@ -36,6 +36,11 @@ LIMITS = {
     "batch_control_firebase_id_check": (
         "INSERT INTO migration.batch_control (tenant_id, firebase_id, collection, status)"
         " VALUES (%(t)s, %(v)s, 'raw_signals', 'PENDING')", 1500),
+    "raw_signals_signal_type_check": (
+        "INSERT INTO migration.raw_signals (tenant_id, firebase_id, signal_type) VALUES (%(t)s, 's-1', %(v)s)", 100),
+    "policies_action_check": (
+        "INSERT INTO gobernanza.policies (tenant_id, name, policy_type, action) VALUES (%(t)s, 'p', 'KILL_SWITCH',"
+        " %(v)s)", 100),
     "raw_signals_firebase_id_check": (
         "INSERT INTO migration.raw_signals (tenant_id, firebase_id, signal_type) VALUES (%(t)s, %(v)s, 'page.view')",
         1500),
