@@ -33,3 +33,18 @@ def test_a_completed_batch_must_match_both_its_processed_and_its_expected_count(
         " WHERE check_name = 'completed_batches_counts_match'", (only,)).fetchone()
     assert (status, observed) == (("FAIL", 1) if fails else ("OK", 0))
     assert (batch[1] in details) is fails
+
+
+def test_the_mismatched_batches_are_listed_in_firebase_id_order(leadboost_conn, make_tenant):
+    """The report is deterministic: its details name the mismatched batches sorted by firebase_id, whatever the
+    order they were written in."""
+    conn = leadboost_conn
+    tenant = make_tenant(conn)
+    names = ["batch-c", "batch-a", "batch-b"]
+    for name in names:
+        conn.execute("INSERT INTO migration.batch_control (tenant_id, firebase_id, collection, status, expected_count,"
+                     " processed_count, started_at, finished_at) VALUES (%s, %s, 'raw_signals', 'COMPLETED', 1, 1,"
+                     " now(), now())", (tenant, name))
+    details = conn.execute("SELECT details FROM migration.validate_migrated_data()"
+                           " WHERE check_name = 'completed_batches_counts_match'").fetchone()[0]
+    assert details.endswith(": " + ", ".join(sorted(names))), details
