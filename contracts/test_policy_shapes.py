@@ -33,3 +33,18 @@ def test_a_policy_has_exactly_the_columns_of_its_type(leadboost_conn, make_tenan
     with pytest.raises(psycopg.errors.CheckViolation) as refused:
         _insert(leadboost_conn, tenant, kind, columns)
     assert refused.value.diag.constraint_name == "policies_shape_check"
+
+
+@pytest.mark.parametrize(("kind", "stored"), [("SPEND_LIMIT", True), ("RATE_LIMIT", False)])
+def test_a_rate_limit_counts_whole_calls(leadboost_conn, make_tenant, kind: str, stored: bool):
+    """A rate limit's limit_value is a whole number of calls (10.5 refused by the shape); a spend limit's need not."""
+    tenant = make_tenant(leadboost_conn)
+    insert = ("INSERT INTO gobernanza.policies (tenant_id, name, policy_type, action, limit_value, window_seconds)"
+              " VALUES (%s, 'p', %s, 'ads.spend', 10.5, 60)")
+    if stored:
+        with leadboost_conn.transaction(force_rollback=True):
+            leadboost_conn.execute(insert, (tenant, kind))
+        return
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        leadboost_conn.execute(insert, (tenant, kind))
+    assert refused.value.diag.constraint_name == "policies_shape_check"
