@@ -1,13 +1,14 @@
 """The mutation journal and the learned test order, without a server: a journaled verdict is kept exactly while
-what it depends on is unchanged (a kill: the mutated file, the package, the one failing module; a survival: every
-module it ran), a torn line is skipped, errors are never kept; the order plugin moves tests, never adds or drops
-one."""
+what it depends on is unchanged (a kill: the mutated file, the one failing module and the package modules it, the
+conftests, the entry points and the runner import; a survival: every module it ran and what they import), a torn
+line is skipped, errors are never kept; the order plugin moves tests, never adds or drops one."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 from leadboost_schema.cli.mutate import _still_valid
+from leadboost_schema.mutation.imports import ImportGraph
 from leadboost_schema.mutation.journal import Fingerprints, Journal, read_lines, wall_seconds
 from leadboost_schema.mutation.killers import Killers
 from leadboost_schema.mutation.mutants import generate
@@ -30,16 +31,52 @@ $$;
 """
 
 
+# A stand-in package (named like the real one, so its imports read the same) and what imports which module:
+# test_big imports `used` directly; test_other runs the package with -m (its __main__) and a helper that imports
+# `helped`; the conftest loads `fixtures` by name (pytest_plugins); the pyproject's entry point `plugin` imports `.plugin_support`
+# relatively; the runner (a run driver: its own text does not count) imports `prepare`; `unused` nobody imports.
+PACKAGE_FILES = {
+    "__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from leadboost_schema.typed import T\n",
+    "__main__.py": "print('main')\n",
+    "typed.py": "T = 1\n",
+    "used.py": "X = 1\n",
+    "helped.py": "H = 1\n",
+    "fixtures.py": "F = 1\n",
+    "plugin.py": "from .plugin_support import S\n",
+    "plugin_support.py": "S = 1\n",
+    "prepare.py": "P = 1\n",
+    "unused.py": "U = 1\n",
+    "mutation/__init__.py": "",
+    "mutation/runner.py": "from leadboost_schema.prepare import P\n",
+    "mutation/pytest_order.py": "",
+    "mutation/other_driver.py": "D = 1\n",
+}
+
+
 def project_with_tests(root: Path) -> Path:
     shutil.copytree(STANDIN, root / "schema")
     with (root / "schema" / "001_schema_iam.sql").open("a", encoding="utf-8") as sql:
         sql.write(FUNCTION)
     (root / "contracts").mkdir()
     (root / "properties").mkdir()
-    for name in ("test_big", "test_other"):
-        (root / "contracts" / f"{name}.py").write_text(f"def test_x():\n    'iam.is_big'  # {name}\n",
-                                                       encoding="utf-8")
+    (root / "contracts" / "__init__.py").write_text("")
+    (root / "contracts" / "helper.py").write_text("import leadboost_schema.helped\n")
+    (root / "contracts" / "test_big.py").write_text(
+        "from leadboost_schema.used import X\n\n\ndef test_x():\n    'iam.is_big'  # test_big\n")
+    (root / "contracts" / "test_other.py").write_text(
+        "import subprocess\nfrom contracts.helper import leadboost_schema\n\n\ndef test_x():\n"
+        "    'iam.is_big'  # test_other\n    subprocess.run(['python', '-m', 'leadboost_schema'])\n")
+    (root / "conftest.py").write_text('pytest_plugins = ("leadboost_schema.fixtures",)\n')
+    (root / "pyproject.toml").write_text('[project.entry-points.pytest11]\nours = "leadboost_schema.plugin"\n')
+    for name, text in PACKAGE_FILES.items():
+        path = root / "src" / "leadboost_schema" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return root
+
+
+def package_of(project: Path) -> Path:
+    return project / "src" / "leadboost_schema"
 
 
 def journaled(project: Path, outcomes: list[tuple[str, str]]) -> tuple[Path, list, object]:
@@ -48,7 +85,7 @@ def journaled(project: Path, outcomes: list[tuple[str, str]]) -> tuple[Path, lis
     test_map = build(project, project / "schema", "00[1-7]_*.sql")
     modules = tuple(test_map.modules_for(mutants[0]))
     path = project / "journal.jsonl"
-    journal = Journal(path, Fingerprints.of(project, test_map, 0), "PostgreSQL 15.18", 1)
+    journal = Journal(path, Fingerprints.of(project, test_map, 0, package_of(project)), "PostgreSQL 15.18", 1)
     for status, detail in outcomes:
         journal.record(Outcome(mutants[0], status, 1.0, modules, detail))
     return path, mutants, test_map
@@ -56,7 +93,7 @@ def journaled(project: Path, outcomes: list[tuple[str, str]]) -> tuple[Path, lis
 
 def kept(project: Path, path: Path, mutants: list) -> set[str]:
     test_map = build(project, project / "schema", "00[1-7]_*.sql")
-    return set(_still_valid(path, Fingerprints.of(project, test_map, 0), mutants, test_map, 15))
+    return set(_still_valid(path, Fingerprints.of(project, test_map, 0, package_of(project)), mutants, test_map, 15))
 
 
 KILLED_BY_BIG = "FAILED contracts/test_big.py::test_x - assert False"
@@ -78,7 +115,7 @@ def test_a_kill_goes_stale_when_the_mutated_file_changes_or_its_module_is_no_lon
     project = project_with_tests(tmp_path)
     path, mutants, test_map = journaled(project, [("killed", KILLED_BY_BIG)])
     entry = read_lines(path)[0]
-    fingerprints = Fingerprints.of(project, test_map, 0)
+    fingerprints = Fingerprints.of(project, test_map, 0, package_of(project))
     assert fingerprints.still_valid(mutants[0], entry, ["contracts/test_big.py", "contracts/test_other.py"])
     # The failing module unchanged but no longer among the mutant's modules (the map changed): not kept.
     assert not fingerprints.still_valid(mutants[0], entry, ["contracts/test_other.py"])
@@ -111,11 +148,61 @@ def test_the_last_line_of_a_key_wins_errors_are_not_kept_and_a_torn_line_is_skip
         out.write('{"key": "001_schema_iam.sql:negate-if:')  # a run killed mid-write
     assert [line["status"] for line in read_lines(path)] == ["killed", "survived"]
     test_map = build(project, project / "schema", "00[1-7]_*.sql")
-    outcome = _still_valid(path, Fingerprints.of(project, test_map, 0), mutants, test_map, 15)[mutants[0].key]
+    package = package_of(project)
+    outcome = _still_valid(path, Fingerprints.of(project, test_map, 0, package), mutants, test_map, 15)[mutants[0].key]
     assert outcome.status == "survived"
     # Another server major version or another Hypothesis seed: nothing is kept.
-    assert _still_valid(path, Fingerprints.of(project, test_map, 0), mutants, test_map, 18) == {}
-    assert _still_valid(path, Fingerprints.of(project, test_map, 1), mutants, test_map, 15) == {}
+    assert _still_valid(path, Fingerprints.of(project, test_map, 0, package), mutants, test_map, 18) == {}
+    assert _still_valid(path, Fingerprints.of(project, test_map, 1, package), mutants, test_map, 15) == {}
+
+
+def edit(project: Path, name: str) -> None:
+    with (package_of(project) / name).open("a", encoding="utf-8") as module:
+        module.write("# edited\n")
+
+
+def test_a_kill_depends_on_the_package_modules_its_failing_module_and_every_run_imports_only(tmp_path):
+    """Invariant: a killed line stays valid after an edit to a package module that neither the failing module nor
+    the conftests, entry points or runner import (or to a run driver), and goes stale after an edit to one they
+    import, however indirectly (relative import, TYPE_CHECKING, a parent __init__)."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
+    for unrelated in ("unused.py", "helped.py", "__main__.py", "mutation/runner.py", "mutation/other_driver.py"):
+        edit(project, unrelated)  # helped and __main__ are the other module's, not the killer's
+        assert kept(project, path, mutants) == {mutants[0].key}, unrelated
+    for imported in ("used.py", "fixtures.py", "plugin_support.py", "prepare.py", "typed.py", "__init__.py"):
+        project = project_with_tests(tmp_path / imported)
+        path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
+        edit(project, imported)
+        assert kept(project, path, mutants) == set(), imported
+
+
+def test_a_survival_depends_on_what_every_module_it_ran_imports(tmp_path):
+    """Invariant: a survivor goes stale when a package module imported by any module it ran changes (a helper's
+    import, a package run with -m in a subprocess), and stays valid when an unimported one does."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("survived", "2 passed")])
+    edit(project, "unused.py")
+    assert kept(project, path, mutants) == {mutants[0].key}
+    for imported in ("helped.py", "__main__.py", "used.py"):
+        project = project_with_tests(tmp_path / imported)
+        path, mutants, _ = journaled(project, [("survived", "2 passed")])
+        edit(project, imported)
+        assert kept(project, path, mutants) == set(), imported
+
+
+def test_the_import_graph_follows_imports_strings_naming_modules_and_parent_packages(tmp_path):
+    project = project_with_tests(tmp_path)
+    graph = ImportGraph(project, package_of(project))
+    names = {str(path.relative_to(project)) for path in graph.reached([project / "contracts" / "test_other.py"])}
+    assert names == {"contracts/test_other.py", "contracts/__init__.py", "contracts/helper.py",
+                     "src/leadboost_schema/__init__.py", "src/leadboost_schema/typed.py",
+                     "src/leadboost_schema/helped.py", "src/leadboost_schema/__main__.py"}
+    assert graph.entry_points() == ["leadboost_schema.plugin"]
+    assert graph.module_files("leadboost_schema.mutation.runner") == [
+        package_of(project).resolve() / "__init__.py", package_of(project).resolve() / "mutation" / "__init__.py",
+        package_of(project).resolve() / "mutation" / "runner.py"]
+    assert graph.module_files("leadboost_schema.nothing") == graph.module_files("json") == []
 
 
 def test_wall_time_adds_up_each_runs_span():
@@ -159,3 +246,14 @@ def test_a_partial_report_counts_the_chosen_mutants_without_a_verdict_per_file(t
     assert f"| {mutant.file} | 1 | 0 | 0 | 0 | 0 | 100% | 4 |" in markdown
     assert "| 002_schema_finanzas.sql | 0 | 0 | 0 | 0 | 0 | — | 3 |" in markdown
     assert "| total | 1 | 0 | 0 | 0 | 0 | 100% | 7 |" in markdown
+
+
+def test_the_upgrade_proofs_are_never_run_for_a_mutant(tmp_path):
+    """They fail for any head edit made without an upgrade file, so they would kill every mutant by bookkeeping;
+    a module naming the object is run, they are not, whatever they name."""
+    project = project_with_tests(tmp_path)
+    for name in ("test_upgrade_from_1_0_0", "test_schema_changes", "test_claims_can_fail"):
+        (project / "contracts" / f"{name}.py").write_text("def test_x():\n    'iam.is_big'\n")
+    mutant = next(m for m in generate(project / "schema").mutants if m.operator == "negate-if")
+    assert build(project, project / "schema", "00[1-7]_*.sql").modules_for(mutant) == [
+        "contracts/test_big.py", "contracts/test_other.py"]

@@ -4,14 +4,18 @@ sessions) adds up to one report, and ``mutate --resume`` runs only the mutants w
 A line is keyed by the mutant's *key* (``<file>:<operator>:<hash>``, stable when lines above it move) and carries a
 fingerprint of what its verdict depends on:
 
-* always: the mutated file's text (with the key, that fixes the mutated schema file), the package's code (the pytest
-  plugin, fixtures, contract code — not ``mutation/`` and ``cli/``, which only drive the run), the conftest files
-  and pytest settings, the Hypothesis seed and profile (the server's version is a field: ``--resume`` keeps only
-  lines of the same major version);
+* always: the mutated file's text (with the key, that fixes the mutated schema file), the conftest files and
+  pytest settings, the Hypothesis seed and profile (the server's version is a field: ``--resume`` keeps only lines
+  of the same major version);
 * a **killed** mutant: the text of the one module whose test failed (helpers it imports included). Adding tests
   cannot revive it, so new or changed *other* modules leave it valid;
 * a **survived** (or timed-out) mutant: the text of every module it ran, in a set — any new or changed test module
-  it would run makes it stale.
+  it would run makes it stale;
+* the package code those runs could execute: the package modules imported, transitively (``imports``: the static
+  import graph), by the conftests, the pytest11 entry points, the runner (it regenerates the mutant's contract) and
+  the test modules above — the killer alone for a kill, all of them for a survivor. ``mutation/`` and
+  ``cli/mutate.py`` drive the run and are followed but not counted. An edit to a package module none of them
+  imports (another command's code) leaves the line valid.
 
 The other head files are deliberately left out: a change to 004 re-runs 004's mutants, not 002's. Errors (pytest
 could not run) are not journaled: they say nothing about the mutant. The last valid line of a key wins."""
@@ -22,16 +26,21 @@ import hashlib
 import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from leadboost_schema.mutation.imports import ImportGraph
 from leadboost_schema.mutation.mutants import Mutant
 from leadboost_schema.mutation.runner import PACKAGE, Outcome, killer_module
 from leadboost_schema.mutation.test_map import TestMap
 
-# What drives the run, not what the tests run against: changing it does not change a verdict.
-_RUN_DRIVERS = ("mutation", "cli")
-_TEST_SETTINGS = ("conftest.py", "contracts/conftest.py", "properties/conftest.py", "pyproject.toml")
+# What drives the run, not what the tests run against: changing it does not change a verdict (package-relative).
+_RUN_DRIVERS = ("mutation", "cli/mutate.py")
+_CONFTESTS = ("conftest.py", "contracts/conftest.py", "properties/conftest.py")
+_TEST_SETTINGS = (*_CONFTESTS, "pyproject.toml")
+# Package modules every mutant's run loads besides the tests: the runner (it regenerates the mutant's contract and
+# generated files) and the order plugin it passes to pytest with -p.
+_RUNNER_MODULES = ("mutation/runner.py", "mutation/pytest_order.py")
 JOURNALED = {"killed", "timeout", "survived", "unviable"}
 
 
@@ -49,15 +58,36 @@ class Fingerprints:
     project: Path
     test_map: TestMap
     settings: str   # the Hypothesis seed and profile (the server's version is a field of the line)
+    package: Path = PACKAGE  # the package the tests import (the runner copies it into each workspace)
+    _code: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, project: Path, test_map: TestMap, hypothesis_seed: int) -> Fingerprints:
+    def of(cls, project: Path, test_map: TestMap, hypothesis_seed: int, package: Path = PACKAGE) -> Fingerprints:
         profile = os.environ.get("LEADBOOST_HYPOTHESIS_PROFILE", "default")
-        return cls(project, test_map, f"seed={hypothesis_seed} profile={profile}")
+        return cls(project, test_map, f"seed={hypothesis_seed} profile={profile}", package)
 
     def base(self, mutant: Mutant) -> str:
-        return _digest(self.settings, _text(self.project / "schema" / mutant.file), _package_digest(),
+        return _digest(self.settings, _text(self.project / "schema" / mutant.file),
                        *(_text(self.project / name) for name in _TEST_SETTINGS))
+
+    def code(self, modules: tuple[str, ...]) -> str:
+        """The digest of the package modules a run of these test modules can execute (the module docstring)."""
+        key = tuple(sorted(set(modules)))
+        if key not in self._code:
+            package = self.package.resolve()
+            self._code[key] = _digest(*(f"{path.relative_to(package)}\n{_text(path)}"
+                                        for path in self.code_files(key)))
+        return self._code[key]
+
+    def code_files(self, modules: tuple[str, ...]) -> list[Path]:
+        """The package's files, not run drivers, that the conftests, entry points, runner and ``modules`` import."""
+        graph = self._code.setdefault("graph", ImportGraph(self.project, self.package))
+        roots = [self.project / name for name in (*_CONFTESTS, *modules)]
+        roots += [self.package / name for name in _RUNNER_MODULES]
+        roots += [file for name in graph.entry_points() for file in graph.module_files(name)]
+        package = self.package.resolve()
+        return sorted(path for path in graph.reached(roots)
+                      if path.is_relative_to(package) and not _is_driver(path.relative_to(package)))
 
     def of_outcome(self, mutant: Mutant, status: str, modules: tuple[str, ...], detail: str) -> str:
         """The fingerprint the outcome depends on (see the module docstring), ``""`` when it cannot be kept."""
@@ -69,7 +99,7 @@ class Fingerprints:
         elif status == "unviable":
             modules = ()
         texts = [f"{module}\n{self.test_map.texts.get(module, '?missing')}" for module in sorted(set(modules))]
-        return _digest(self.base(mutant), status, *texts)
+        return _digest(self.base(mutant), self.code(modules), status, *texts)
 
     def still_valid(self, mutant: Mutant, entry: dict, modules: list[str]) -> bool:
         """True when the journaled verdict holds for the mutant with the tests it would run now."""
@@ -145,15 +175,8 @@ def wall_seconds(entries: list[dict]) -> tuple[int, int]:
     return len(per_run), round(seconds)
 
 
-_package_cache: dict[str, str] = {}
-
-
-def _package_digest() -> str:
-    if "digest" not in _package_cache:
-        files = sorted(path for path in PACKAGE.rglob("*.py")
-                       if path.relative_to(PACKAGE).parts[0] not in _RUN_DRIVERS and "__pycache__" not in path.parts)
-        _package_cache["digest"] = _digest(*(f"{p.relative_to(PACKAGE)}\n{_text(p)}" for p in files))
-    return _package_cache["digest"]
+def _is_driver(relative: Path) -> bool:
+    return any(relative.parts[:len(Path(d).parts)] == Path(d).parts for d in _RUN_DRIVERS)
 
 
 def _text(path: Path) -> str:
