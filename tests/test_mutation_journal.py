@@ -156,6 +156,24 @@ def test_the_last_line_of_a_key_wins_errors_are_not_kept_and_a_torn_line_is_skip
     assert _still_valid(path, Fingerprints.of(project, test_map, 1, package), mutants, test_map, 15) == {}
 
 
+def test_the_last_valid_line_of_a_key_wins_so_journals_merge_in_any_order(tmp_path):
+    """Invariant: a key's verdict is its last line that is still valid; a later line gone stale (a survival that
+    did not run a module added since) neither hides an earlier valid kill nor is kept itself."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG), ("survived", "2 passed")])
+    assert _outcome_status(project, path, mutants) == "survived"  # both valid: the later evidence wins
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert _outcome_status(project, path, mutants) == "killed"  # the survival is stale, the kill is not
+    (project / "contracts" / "test_big.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    assert _outcome_status(project, path, mutants) is None  # neither holds
+
+
+def _outcome_status(project: Path, path: Path, mutants: list) -> str | None:
+    test_map = build(project, project / "schema", "00[1-7]_*.sql")
+    found = _still_valid(path, Fingerprints.of(project, test_map, 0, package_of(project)), mutants, test_map, 15)
+    return found[mutants[0].key].status if mutants[0].key in found else None
+
+
 def edit(project: Path, name: str) -> None:
     with (package_of(project) / name).open("a", encoding="utf-8") as module:
         module.write("# edited\n")

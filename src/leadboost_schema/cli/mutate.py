@@ -117,19 +117,25 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
 
 def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: int | None) -> dict:
-    """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given)."""
+    """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given): the
+    last VALID line of its key, so journals of several checkouts appended in any order add up (a stale survival
+    written after a kill made with a newer module does not hide the kill)."""
     from leadboost_schema.mutation.journal import read_lines
     from leadboost_schema.mutation.runner import Outcome
 
-    entries = {entry["key"]: entry for entry in read_lines(journal_path)}
+    lines_of: dict[str, list[dict]] = {}
+    for entry in read_lines(journal_path):
+        lines_of.setdefault(entry["key"], []).append(entry)
     kept = {}
     for mutant in mutants:
-        entry = entries.get(mutant.key)
-        if entry is None or (server_major is not None and _major(entry.get("server", "")) != server_major):
-            continue
-        if fingerprints.still_valid(mutant, entry, test_map.modules_for(mutant)):
-            kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
-                                       tuple(entry.get("modules", ())), entry.get("detail", ""))
+        modules = test_map.modules_for(mutant)
+        for entry in reversed(lines_of.get(mutant.key, [])):
+            if server_major is not None and _major(entry.get("server", "")) != server_major:
+                continue
+            if fingerprints.still_valid(mutant, entry, modules):
+                kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
+                                           tuple(entry.get("modules", ())), entry.get("detail", ""))
+                break
     return kept
 
 
