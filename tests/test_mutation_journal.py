@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from leadboost_schema.cli.mutate import _still_valid
+from leadboost_schema.cli.mutate import _still_valid, _survivals_to_extend
 from leadboost_schema.mutation.imports import ImportGraph
 from leadboost_schema.mutation.journal import Fingerprints, Journal, read_lines, wall_seconds
 from leadboost_schema.mutation.killers import Killers
@@ -172,6 +172,31 @@ def _outcome_status(project: Path, path: Path, mutants: list) -> str | None:
     test_map = build(project, project / "schema", "00[1-7]_*.sql")
     found = _still_valid(path, Fingerprints.of(project, test_map, 0, package_of(project)), mutants, test_map, 15)
     return found[mutants[0].key].status if mutants[0].key in found else None
+
+
+def test_a_stale_survival_is_rechecked_against_the_modules_added_since_only(tmp_path):
+    """Invariant: a survival whose modules are all unchanged and still run, but which now lacks modules added since,
+    is extended by exactly those; a kill never is, and once a module it ran changes it must run whole again."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("survived", "2 passed")])
+    ran = tuple(read_lines(path)[-1]["modules"])
+
+    def to_extend() -> dict:
+        test_map = build(project, project / "schema", "00[1-7]_*.sql")
+        fingerprints = Fingerprints.of(project, test_map, 0, package_of(project))
+        return _survivals_to_extend(path, fingerprints, mutants, test_map, 15)
+
+    assert to_extend() == {}  # still valid as it is: nothing to add
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert to_extend() == {mutants[0].key: (ran, ("contracts/test_new.py",))}
+    (project / "contracts" / "test_other.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    assert to_extend() == {}
+
+    project = project_with_tests(tmp_path / "kill")
+    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
+    (project / "contracts" / "test_big.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert to_extend() == {}
 
 
 def edit(project: Path, name: str) -> None:
