@@ -7,8 +7,8 @@ be broken with every other test passing; schema/README.md, the claim_request_key
 * A FAILED key is retryable at once: it is RECLAIMED even while the failed claim's lease would still run.
 * A claim changes only the row of its own (tenant, key): no other key of its tenant, no key of the same name of another
   tenant — whichever way it takes the key (new, past its TTL, FAILED, lease lapsed).
-* Of concurrent claimants of one key that can be taken (FAILED, lapsed, past its TTL), exactly one gets it: the
-  second waits on the first's row lock and, once the first commits, is told IN_PROGRESS.
+* Of concurrent claimants of one key that can be taken (FAILED, lapsed, past its TTL), exactly one gets it: a claim
+  judges the key as it is once it holds the key's row lock, not as it read it before waiting.
 """
 from __future__ import annotations
 
@@ -181,15 +181,17 @@ def _wait_until_blocked_or_done(observer: psycopg.Connection, pid: int, worker: 
 
 @pytest.mark.parametrize(("state", "told"), [("FAILED", "RECLAIMED"), ("LAPSED", "RECLAIMED"), ("EXPIRED", "CLAIMED")])
 def test_of_two_concurrent_claimants_of_a_free_key_exactly_one_takes_it(leadboost_dsn, make_tenant, state, told):
-    """Rule (README: exactly one of concurrent claimants gets CLAIMED/RECLAIMED): the first claimant takes the key
-    and keeps its transaction open; the second, made meanwhile, waits on the first's lock; after the first commits it
-    is told IN_PROGRESS (the first's live lease), and the first's claim is the one stored."""
+    """Rule (README: exactly one of concurrent claimants gets CLAIMED/RECLAIMED; a claim judges the key only once it
+    holds the key's row lock): a transaction holds the key's row (as a claim, completion or failure does); a second
+    claimant, started meanwhile, waits on it; the first transaction then takes the key and commits. The second must
+    be told IN_PROGRESS (the first's live lease) — judging the key as it read it before the wait would take it a
+    second time — and the first's claim is the one stored."""
     with psycopg.connect(leadboost_dsn, autocommit=True) as observer:
         tenant = make_tenant(observer)
         _set_up_key(observer, tenant, "k", state)
         with psycopg.connect(leadboost_dsn) as first, psycopg.connect(leadboost_dsn, autocommit=True) as second:
-            outcome, token, _ = _claim(first, tenant, "k", T0 + 10 * S)  # uncommitted
-            assert outcome == told
+            first.execute("SELECT 1 FROM sys.request_keys WHERE tenant_id = %s AND idempotency_key = 'k' FOR UPDATE",
+                          (tenant,))
             answer: dict[str, object] = {}
 
             def claim() -> None:
@@ -201,9 +203,11 @@ def test_of_two_concurrent_claimants_of_a_free_key_exactly_one_takes_it(leadboos
             worker = threading.Thread(target=claim)
             worker.start()
             waited = _wait_until_blocked_or_done(observer, second.info.backend_pid, worker)
+            outcome, token, _ = _claim(first, tenant, "k", T0 + 10 * S)
             first.commit()
             worker.join(timeout=30)
         stored = observer.execute("SELECT status, lock_token FROM sys.request_keys WHERE tenant_id = %s",
                                   (tenant,)).fetchall()
+    assert outcome == told
     assert (waited, answer.get("said")) == (True, "IN_PROGRESS")
     assert stored == [("PROCESSING", token)]
