@@ -65,7 +65,7 @@ def test_a_claim_retries_a_key_deleted_under_it_up_to_three_times_then_answers_4
     """Rule: a claim that meets an existing key and finds it deleted when it gets the row lock starts again; after
     the third such deletion in a row it gives up with 40001 (retry) — before that it answers from the key it finally
     locks (here IN_PROGRESS: another worker's live lease). It never tries a fourth time, never returns no row, and
-    never waits on the row without a lock (each attempt waits on the row's holder)."""
+    judges the key only under its row lock (each attempt waits for the row's holder)."""
     with psycopg.connect(leadboost_dsn, autocommit=True) as observer:
         tenant = make_tenant(observer)
         observer.execute(INSTALL_GATE)
