@@ -263,20 +263,28 @@ def test_the_order_moves_learned_killers_then_tests_naming_the_object_first_and_
     assert rank(nodes, [], []) == list(range(len(nodes)))
 
 
-def test_killers_are_ranked_by_kills_own_objects_before_callers_and_kept_inside_the_modules(tmp_path):
+def test_killers_are_ranked_by_their_fastest_kill_then_kills_own_objects_first_and_kept_inside_the_modules(tmp_path):
+    """Invariant: among the killers of the mutant's own objects the one that killed in the shortest run comes first
+    (ties: more kills first); killers of its callers follow; a test outside the mutant's modules never appears."""
     project = project_with_tests(tmp_path)
     mutant = next(m for m in generate(project / "schema").mutants if m.operator == "negate-if")
     caller = type(mutant)("x:1:constant:1", mutant.file, 1, "constant", ("iam.caller",), "", "", "")
     killers = Killers()
-    killers.record(mutant, "contracts/test_big.py::test_a")
-    killers.record(mutant, "contracts/test_big.py::test_b")
-    killers.record(mutant, "contracts/test_big.py::test_b")
-    killers.record(mutant, "contracts/elsewhere.py::test_c")
+    killers.record(mutant, "contracts/test_big.py::test_a", 9.0)
+    killers.record(mutant, "contracts/test_big.py::test_b", 9.0)
+    killers.record(mutant, "contracts/test_big.py::test_b", 12.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 200.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 150.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 180.0)
+    killers.record(mutant, "contracts/elsewhere.py::test_c", 1.0)
     killers.record(mutant, "contracts/test_big.py")  # a collection error names no test: not learned
-    killers.record(caller, "contracts/test_other.py::test_d")
+    killers.record(caller, "contracts/test_other.py::test_d", 0.5)
     modules = ("contracts/test_big.py", "contracts/test_other.py")
     assert killers.first_for(mutant, {"iam.caller"}, modules) == [
-        "contracts/test_big.py::test_b", "contracts/test_big.py::test_a", "contracts/test_other.py::test_d"]
+        "contracts/test_big.py::test_b", "contracts/test_big.py::test_a", "contracts/test_big.py::test_slow",
+        "contracts/test_other.py::test_d"]
+    killers.record(mutant, "contracts/test_big.py::test_slow", 3.0)  # it killed fast once: now it leads
+    assert killers.first_for(mutant, set(), modules)[0] == "contracts/test_big.py::test_slow"
 
 
 def test_a_partial_report_counts_the_chosen_mutants_without_a_verdict_per_file(tmp_path):

@@ -104,7 +104,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         killers = None if args.no_learning else Killers()
         for outcome in kept.values():  # what the journal already knows orders the first tests of this run too
             if killers is not None and outcome.status == "killed":
-                killers.record(outcome.mutant, killer_node(outcome.detail))
+                killers.record(outcome.mutant, killer_node(outcome.detail), outcome.seconds)
         if kept:
             print(f"leadboost-schema mutate: {len(kept)} verdict(s) still valid in {journal_path}, "
                   f"{len(to_run)} to run ({len(extend)} survival(s) against their new test modules only)",

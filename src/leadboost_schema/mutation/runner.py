@@ -118,7 +118,7 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
             first = config.killers.first_for(mutant, callers, to_run)
         status, detail = _pytest(config, workspace, to_run, first, _own_names(mutant))
         if status == "killed" and config.killers is not None:
-            config.killers.record(mutant, killer_node(detail))
+            config.killers.record(mutant, killer_node(detail), time.monotonic() - started)
         if status == "survived" and passed:
             detail = f"{detail} (+ {len(passed)} module(s) passed in an earlier run)"
         return Outcome(mutant, status, time.monotonic() - started, modules, detail)
