@@ -19,18 +19,35 @@ REPORT = {
 }
 THREE, FIVE = '["reserve", "charge", "ship"]', '["a", "b", "c", "d", "e"]'
 
-# The reported saga (3 steps) through a failure at step 3 and its compensation: each report and the row it returns,
+# The reported saga (3 steps), through each ending: each report and the row it returns,
 # (applied, saga_state, step_status, next_step, next_compensation_step).
-STORY = [
-    (("success", 1), (True, "RUNNING", "SUCCEEDED", 2, None)),
-    (("success", 2), (True, "RUNNING", "SUCCEEDED", 3, None)),
-    (("success", 2), (False, "RUNNING", "SUCCEEDED", 3, None)),
-    (("failure", 3), (True, "COMPENSATING", "FAILED", None, 2)),
-    (("compensated", 2), (True, "COMPENSATING", "COMPENSATED", None, 1)),
-    (("compensated", 2), (False, "COMPENSATING", "COMPENSATED", None, 1)),
-    (("compensated", 1), (True, "FAILED", "COMPENSATED", None, None)),
-]
-
+STORIES = {
+    "failed at the last step": [
+        (("success", 1), (True, "RUNNING", "SUCCEEDED", 2, None)),
+        (("success", 2), (True, "RUNNING", "SUCCEEDED", 3, None)),
+        (("success", 2), (False, "RUNNING", "SUCCEEDED", 3, None)),
+        (("failure", 3), (True, "COMPENSATING", "FAILED", None, 2)),
+        (("compensated", 2), (True, "COMPENSATING", "COMPENSATED", None, 1)),
+        (("compensated", 2), (False, "COMPENSATING", "COMPENSATED", None, 1)),
+        (("compensated", 1), (True, "FAILED", "COMPENSATED", None, None)),
+    ],
+    "failed in the middle": [  # step 3 stays PENDING, but nothing is to run next
+        (("success", 1), (True, "RUNNING", "SUCCEEDED", 2, None)),
+        (("failure", 2), (True, "COMPENSATING", "FAILED", None, 1)),
+        (("success", 3), (False, "COMPENSATING", "PENDING", None, 1)),
+        (("compensated", 1), (True, "FAILED", "COMPENSATED", None, None)),
+    ],
+    "failed at the first step": [
+        (("failure", 1), (True, "FAILED", "FAILED", None, None)),
+        (("success", 2), (False, "FAILED", "PENDING", None, None)),
+    ],
+    "completed": [
+        (("success", 1), (True, "RUNNING", "SUCCEEDED", 2, None)),
+        (("success", 2), (True, "RUNNING", "SUCCEEDED", 3, None)),
+        (("success", 3), (True, "COMPLETED", "SUCCEEDED", None, None)),
+        (("success", 3), (False, "COMPLETED", "SUCCEEDED", None, None)),
+    ],
+}
 
 def _saga(conn, tenant: uuid.UUID, steps: str, saga_id: uuid.UUID | None, reports) -> uuid.UUID:
     saga = conn.execute("SELECT sys.start_saga(%s, 'order.place', %s, '{}', %s)",
@@ -48,10 +65,12 @@ NEIGHBOURS = {
 }
 
 
+@pytest.mark.parametrize("story", list(STORIES))
 @pytest.mark.parametrize("neighbours", list(NEIGHBOURS))
-def test_a_report_describes_its_own_saga_only(leadboost_conn, make_tenant, neighbours):
-    """Rule: each report returns one row, about the reported saga's own steps, whatever other sagas of the tenant
-    and the same saga id of another tenant hold."""
+def test_a_report_describes_its_own_saga_only(leadboost_conn, make_tenant, neighbours, story):
+    """Rule: each report returns one row about the reported saga's own steps — next_step only while it is RUNNING,
+    next_compensation_step only while it is COMPENSATING — whatever other sagas of the tenant and the same saga id
+    of another tenant hold."""
     tenant, other = make_tenant(leadboost_conn), make_tenant(leadboost_conn)
     saga_id = uuid.uuid4()
     reports = NEIGHBOURS[neighbours]
@@ -59,5 +78,6 @@ def test_a_report_describes_its_own_saga_only(leadboost_conn, make_tenant, neigh
     _saga(leadboost_conn, other, FIVE, saga_id, reports)        # another tenant, the same id
     _saga(leadboost_conn, tenant, FIVE, None, reports)          # another saga of the tenant
     _saga(leadboost_conn, tenant, FIVE, None, [])
-    said = [leadboost_conn.execute(REPORT[kind], (tenant, saga, index)).fetchall() for (kind, index), _ in STORY]
-    assert said == [[row] for _, row in STORY]
+    said = [leadboost_conn.execute(REPORT[kind], (tenant, saga, index)).fetchall()
+            for (kind, index), _ in STORIES[story]]
+    assert said == [[row] for _, row in STORIES[story]]
