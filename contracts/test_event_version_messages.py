@@ -9,11 +9,12 @@ unnoticed (only the next version of a stream at 2, and the SQLSTATEs, were check
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import psycopg
 import pytest
+
+from leadboost_schema.testing.lock_waits import wait_until_blocked
 
 STREAM = "acct-7"
 APPEND = "SELECT events.append_event(%s, %s, 'ACCOUNT', 'Credited', %s, %s, '{}', %s)"
@@ -59,16 +60,6 @@ def test_a_wrong_expected_version_is_told_the_streams_version(leadboost_conn, ma
         f"wrong expected version for stream {STREAM}: expected {expected}, stream is at {at}")
 
 
-def _wait_until_blocked(observer: psycopg.Connection, pid: int, timeout: float = 10.0) -> None:
-    """Polls until backend ``pid`` waits on a lock (pg_blocking_pids, as the isolation tester does)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if observer.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,)).fetchone()[0]:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited on a lock")
-
-
 def _race(dsn: str, tenant: uuid.UUID, at: int, first_id: uuid.UUID | None, second_id: uuid.UUID | None,
           second_payload: str) -> dict[str, object]:
     """Session 1 appends at ``at`` and keeps its transaction open; session 2 appends at the same expected version,
@@ -88,7 +79,7 @@ def _race(dsn: str, tenant: uuid.UUID, at: int, first_id: uuid.UUID | None, seco
         worker = threading.Thread(target=append)
         worker.start()
         try:
-            _wait_until_blocked(observer, second.info.backend_pid)
+            wait_until_blocked(observer, second.info.backend_pid)
         finally:
             first.commit()
             worker.join(timeout=30)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 
 import psycopg
 import pytest
+
+from leadboost_schema.testing.lock_waits import wait_until_blocked
 
 ACTION = "ads.spend"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -46,17 +47,6 @@ def _policies(conn, tenant: uuid.UUID, kinds: str) -> list[uuid.UUID]:
         action = "*" if k == len(kinds) - 1 else ACTION
         conn.execute(INSERT, (ids[k], tenant, f"p{k}", kind, action, *cap, *breaker, EARLIER))
     return ids
-
-
-def _waiting_or_done(observer: psycopg.Connection, pid: int, worker: threading.Thread, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if observer.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,)).fetchone()[0]:
-            return "waiting"
-        if not worker.is_alive():
-            return "done"
-        time.sleep(0.005)
-    raise AssertionError(f"backend {pid} neither waited on a lock nor returned")
 
 
 # (policies in id order, the one the third session holds, the call started first, the call started second)
@@ -101,7 +91,8 @@ def test_validate_and_record_outcome_never_deadlock(leadboost_dsn, make_tenant, 
                 workers = {name: threading.Thread(target=call, args=(name,)) for name in (first, second)}
                 for name in (first, second):
                     workers[name].start()
-                    seen.append((name, _waiting_or_done(observer, sessions[name].info.backend_pid, workers[name])))
+                    blocked = wait_until_blocked(observer, sessions[name].info.backend_pid, workers[name])
+                    seen.append((name, "waiting" if blocked else "done"))
                 holder.commit()
                 for worker in workers.values():
                     worker.join(timeout=30)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 
 import psycopg
@@ -22,6 +21,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from leadboost_schema.testing.attempts import attempt
+from leadboost_schema.testing.lock_waits import wait_until_blocked
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 S = dt.timedelta(seconds=1)
@@ -166,19 +166,6 @@ def test_a_claim_changes_no_row_but_its_own_key(leadboost_conn, make_tenant, sta
 
 # --- concurrent claimants of a key that can be taken ---------------------------------------------------------------
 
-def _wait_until_blocked_or_done(observer: psycopg.Connection, pid: int, worker: threading.Thread,
-                                timeout: float = 10.0) -> bool:
-    """Polls until backend ``pid`` waits on a lock (True) or its call returned (False) — pg_locks, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if observer.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,)).fetchone()[0]:
-            return True
-        if not worker.is_alive():
-            return False
-        time.sleep(0.005)
-    raise AssertionError(f"backend {pid} neither waited on a lock nor returned")
-
-
 @pytest.mark.parametrize(("state", "told"), [("FAILED", "RECLAIMED"), ("LAPSED", "RECLAIMED"), ("EXPIRED", "CLAIMED")])
 def test_of_two_concurrent_claimants_of_a_free_key_exactly_one_takes_it(leadboost_dsn, make_tenant, state, told):
     """Rule (README: exactly one of concurrent claimants gets CLAIMED/RECLAIMED; a claim judges the key only once it
@@ -202,7 +189,7 @@ def test_of_two_concurrent_claimants_of_a_free_key_exactly_one_takes_it(leadboos
 
             worker = threading.Thread(target=claim)
             worker.start()
-            waited = _wait_until_blocked_or_done(observer, second.info.backend_pid, worker)
+            waited = wait_until_blocked(observer, second.info.backend_pid, worker)
             outcome, token, _ = _claim(first, tenant, "k", T0 + 10 * S)
             first.commit()
             worker.join(timeout=30)

@@ -10,11 +10,12 @@ and late reports change nothing). Judging the saga as read before the wait would
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import psycopg
 import pytest
+
+from leadboost_schema.testing.lock_waits import wait_until_blocked
 
 STEPS = '["reserve", "charge", "ship"]'
 REPORT = {
@@ -22,18 +23,6 @@ REPORT = {
     "failure": "SELECT applied, saga_state, step_status FROM sys.record_step_failure(%s, %s, %s, 'it broke')",
     "compensated": "SELECT applied, saga_state, step_status FROM sys.record_compensation_done(%s, %s, %s)",
 }
-
-
-def _wait_until_blocked_or_done(observer: psycopg.Connection, pid: int, worker: threading.Thread,
-                                timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if observer.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,)).fetchone()[0]:
-            return True
-        if not worker.is_alive():
-            return False
-        time.sleep(0.005)
-    raise AssertionError(f"backend {pid} neither waited on a lock nor returned")
 
 
 def _state(conn, tenant: uuid.UUID, saga: uuid.UUID) -> tuple:
@@ -80,7 +69,7 @@ def test_a_report_made_during_another_on_the_same_saga_waits_and_is_a_duplicate(
 
             worker = threading.Thread(target=report)
             worker.start()
-            waited = _wait_until_blocked_or_done(observer, two.info.backend_pid, worker)
+            waited = wait_until_blocked(observer, two.info.backend_pid, worker)
             one.commit()
             worker.join(timeout=30)
         assert (waited, answer.get("said")) == (True, (False, *after_first))

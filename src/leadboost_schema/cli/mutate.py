@@ -123,12 +123,9 @@ def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: in
     """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given): the
     last VALID line of its key, so journals of several checkouts appended in any order add up (a stale survival
     written after a kill made with a newer module does not hide the kill)."""
-    from leadboost_schema.mutation.journal import read_lines
     from leadboost_schema.mutation.runner import Outcome
 
-    lines_of: dict[str, list[dict]] = {}
-    for entry in read_lines(journal_path):
-        lines_of.setdefault(entry["key"], []).append(entry)
+    lines_of = _lines_by_key(journal_path)
     kept = {}
     for mutant in mutants:
         modules = test_map.modules_for(mutant)
@@ -145,11 +142,7 @@ def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: in
 def _survivals_to_extend(journal_path, fingerprints, mutants, test_map, server_major: int) -> dict:
     """key → (modules passed, modules to run) for each mutant whose last extendable journal line (same server
     major) is a survival that only lacks test modules added since (journal.Fingerprints.modules_to_add)."""
-    from leadboost_schema.mutation.journal import read_lines
-
-    lines_of: dict[str, list[dict]] = {}
-    for entry in read_lines(journal_path):
-        lines_of.setdefault(entry["key"], []).append(entry)
+    lines_of = _lines_by_key(journal_path)
     extend = {}
     for mutant in mutants:
         modules = test_map.modules_for(mutant)
@@ -161,6 +154,16 @@ def _survivals_to_extend(journal_path, fingerprints, mutants, test_map, server_m
                 extend[mutant.key] = (tuple(entry.get("modules", ())), missing)
                 break
     return extend
+
+
+def _lines_by_key(journal_path) -> dict[str, list[dict]]:
+    """key → its journal lines, oldest first."""
+    from leadboost_schema.mutation.journal import read_lines
+
+    lines_of: dict[str, list[dict]] = {}
+    for entry in read_lines(journal_path):
+        lines_of.setdefault(entry["key"], []).append(entry)
+    return lines_of
 
 
 def _major(server: str) -> int | None:
