@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from leadboost_schema.cli.mutate import _still_valid
+from leadboost_schema.cli.mutate import _still_valid, _survivals_to_extend
 from leadboost_schema.mutation.imports import ImportGraph
 from leadboost_schema.mutation.journal import Fingerprints, Journal, read_lines, wall_seconds
 from leadboost_schema.mutation.killers import Killers
@@ -156,6 +156,49 @@ def test_the_last_line_of_a_key_wins_errors_are_not_kept_and_a_torn_line_is_skip
     assert _still_valid(path, Fingerprints.of(project, test_map, 1, package), mutants, test_map, 15) == {}
 
 
+def test_the_last_valid_line_of_a_key_wins_so_journals_merge_in_any_order(tmp_path):
+    """Invariant: a key's verdict is its last line that is still valid; a later line gone stale (a survival that
+    did not run a module added since) neither hides an earlier valid kill nor is kept itself."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG), ("survived", "2 passed")])
+    assert _outcome_status(project, path, mutants) == "survived"  # both valid: the later evidence wins
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert _outcome_status(project, path, mutants) == "killed"  # the survival is stale, the kill is not
+    (project / "contracts" / "test_big.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    assert _outcome_status(project, path, mutants) is None  # neither holds
+
+
+def _outcome_status(project: Path, path: Path, mutants: list) -> str | None:
+    test_map = build(project, project / "schema", "00[1-7]_*.sql")
+    found = _still_valid(path, Fingerprints.of(project, test_map, 0, package_of(project)), mutants, test_map, 15)
+    return found[mutants[0].key].status if mutants[0].key in found else None
+
+
+def test_a_stale_survival_is_rechecked_against_the_modules_added_since_only(tmp_path):
+    """Invariant: a survival whose modules are all unchanged and still run, but which now lacks modules added since,
+    is extended by exactly those; a kill never is, and once a module it ran changes it must run whole again."""
+    project = project_with_tests(tmp_path)
+    path, mutants, _ = journaled(project, [("survived", "2 passed")])
+    ran = tuple(read_lines(path)[-1]["modules"])
+
+    def to_extend() -> dict:
+        test_map = build(project, project / "schema", "00[1-7]_*.sql")
+        fingerprints = Fingerprints.of(project, test_map, 0, package_of(project))
+        return _survivals_to_extend(path, fingerprints, mutants, test_map, 15)
+
+    assert to_extend() == {}  # still valid as it is: nothing to add
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert to_extend() == {mutants[0].key: (ran, ("contracts/test_new.py",))}
+    (project / "contracts" / "test_other.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    assert to_extend() == {}
+
+    project = project_with_tests(tmp_path / "kill")
+    path, mutants, _ = journaled(project, [("killed", KILLED_BY_BIG)])
+    (project / "contracts" / "test_big.py").write_text("def test_x():\n    'iam.is_big'  # changed\n")
+    (project / "contracts" / "test_new.py").write_text("def test_y():\n    'iam.is_big'\n")
+    assert to_extend() == {}
+
+
 def edit(project: Path, name: str) -> None:
     with (package_of(project) / name).open("a", encoding="utf-8") as module:
         module.write("# edited\n")
@@ -220,20 +263,28 @@ def test_the_order_moves_learned_killers_then_tests_naming_the_object_first_and_
     assert rank(nodes, [], []) == list(range(len(nodes)))
 
 
-def test_killers_are_ranked_by_kills_own_objects_before_callers_and_kept_inside_the_modules(tmp_path):
+def test_killers_are_ranked_by_their_fastest_kill_then_kills_own_objects_first_and_kept_inside_the_modules(tmp_path):
+    """Invariant: among the killers of the mutant's own objects the one that killed in the shortest run comes first
+    (ties: more kills first); killers of its callers follow; a test outside the mutant's modules never appears."""
     project = project_with_tests(tmp_path)
     mutant = next(m for m in generate(project / "schema").mutants if m.operator == "negate-if")
     caller = type(mutant)("x:1:constant:1", mutant.file, 1, "constant", ("iam.caller",), "", "", "")
     killers = Killers()
-    killers.record(mutant, "contracts/test_big.py::test_a")
-    killers.record(mutant, "contracts/test_big.py::test_b")
-    killers.record(mutant, "contracts/test_big.py::test_b")
-    killers.record(mutant, "contracts/elsewhere.py::test_c")
+    killers.record(mutant, "contracts/test_big.py::test_a", 9.0)
+    killers.record(mutant, "contracts/test_big.py::test_b", 9.0)
+    killers.record(mutant, "contracts/test_big.py::test_b", 12.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 200.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 150.0)
+    killers.record(mutant, "contracts/test_big.py::test_slow", 180.0)
+    killers.record(mutant, "contracts/elsewhere.py::test_c", 1.0)
     killers.record(mutant, "contracts/test_big.py")  # a collection error names no test: not learned
-    killers.record(caller, "contracts/test_other.py::test_d")
+    killers.record(caller, "contracts/test_other.py::test_d", 0.5)
     modules = ("contracts/test_big.py", "contracts/test_other.py")
     assert killers.first_for(mutant, {"iam.caller"}, modules) == [
-        "contracts/test_big.py::test_b", "contracts/test_big.py::test_a", "contracts/test_other.py::test_d"]
+        "contracts/test_big.py::test_b", "contracts/test_big.py::test_a", "contracts/test_big.py::test_slow",
+        "contracts/test_other.py::test_d"]
+    killers.record(mutant, "contracts/test_big.py::test_slow", 3.0)  # it killed fast once: now it leads
+    assert killers.first_for(mutant, set(), modules)[0] == "contracts/test_big.py::test_slow"
 
 
 def test_a_partial_report_counts_the_chosen_mutants_without_a_verdict_per_file(tmp_path):

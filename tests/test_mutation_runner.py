@@ -134,3 +134,33 @@ def test_a_head_file_mutant_installed_file_by_file_is_still_adopted_as_head(tmp_
         assert hows == {"adopted"}
     finally:
         _drop_templates(leadboost_server, workspace / "schema")
+
+
+def test_a_survival_extended_by_new_modules_runs_only_those(tmp_path, leadboost_server):
+    """A journaled survival re-checked after new test modules appeared runs only the new ones: a kill by one of
+    them is a kill; if they pass, it survives with every module to its name. The module it passed before is made
+    to fail here, so running it again would show."""
+    project = standin_project(tmp_path)
+    edge = "def test_ten_is_not_big(leadboost_conn):\n    assert not leadboost_conn.execute('SELECT iam.is_big(10)').fetchone()[0]\n"
+    far = "def test_far(leadboost_conn):\n    assert leadboost_conn.execute('SELECT iam.is_big(1000)').fetchone()[0]\n"
+    (project / "contracts" / "test_is_big_edge.py").write_text(edge, encoding="utf-8")
+    (project / "contracts" / "test_is_big_far.py").write_text(far, encoding="utf-8")
+    generated = generate(project / "schema", "00[1-7]_*.sql")
+    inclusive = next(m for m in generated.mutants if (m.before.strip(), m.after.strip())
+                     == ("IF p_n > 10 THEN", "IF p_n >= 10 THEN"))
+    test_map = build(project, project / "schema", "00[1-7]_*.sql")
+    old = "contracts/test_is_big.py"
+    assert set(test_map.modules_for(inclusive)) == {old, "contracts/test_is_big_edge.py", "contracts/test_is_big_far.py"}
+    (project / old).write_text("def test_broken():\n    assert False  # iam.is_big\n", encoding="utf-8")
+
+    def extended(new: str):
+        config = RunConfig(project, leadboost_server, test_map, timeout=240, jobs=1,
+                           extend={inclusive.key: ((old,), (new,))})
+        return run_one(config, inclusive, generated.edits[inclusive.id])
+
+    killed = extended("contracts/test_is_big_edge.py")
+    assert killed.status == "killed" and "test_ten_is_not_big" in killed.detail, killed.detail
+    survived = extended("contracts/test_is_big_far.py")
+    assert survived.status == "survived", survived.detail
+    assert "1 module(s) passed in an earlier run" in survived.detail
+    assert set(survived.modules) == set(test_map.modules_for(inclusive))

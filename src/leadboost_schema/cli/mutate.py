@@ -99,14 +99,17 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         kept = (_still_valid(journal_path, fingerprints, mutants, test_map, server.version // 10000)
                 if args.resume and journal_path else {})
         to_run = [mutant for mutant in mutants if mutant.key not in kept]
+        extend = (_survivals_to_extend(journal_path, fingerprints, to_run, test_map, server.version // 10000)
+                  if args.resume and journal_path else {})
         killers = None if args.no_learning else Killers()
         for outcome in kept.values():  # what the journal already knows orders the first tests of this run too
             if killers is not None and outcome.status == "killed":
-                killers.record(outcome.mutant, killer_node(outcome.detail))
+                killers.record(outcome.mutant, killer_node(outcome.detail), outcome.seconds)
         if kept:
             print(f"leadboost-schema mutate: {len(kept)} verdict(s) still valid in {journal_path}, "
-                  f"{len(to_run)} to run", file=sys.stderr)
-        config = RunConfig(project, server, test_map, args.timeout, args.jobs, args.seed, killers)
+                  f"{len(to_run)} to run ({len(extend)} survival(s) against their new test modules only)",
+                  file=sys.stderr)
+        config = RunConfig(project, server, test_map, args.timeout, args.jobs, args.seed, killers, extend)
         fresh = {o.mutant.key: o for o in run_all(config, to_run, generated.edits, progress)}
     outcomes = [kept.get(mutant.key) or fresh[mutant.key] for mutant in mutants]
     meta |= {"wall_seconds": round(time.monotonic() - started), "jobs": args.jobs, "cpus": os.cpu_count(),
@@ -117,20 +120,47 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
 
 def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: int | None) -> dict:
-    """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given)."""
+    """key → the journaled Outcome of each mutant whose verdict still holds (same server major when given): the
+    last VALID line of its key, so journals of several checkouts appended in any order add up (a stale survival
+    written after a kill made with a newer module does not hide the kill)."""
     from leadboost_schema.mutation.journal import read_lines
     from leadboost_schema.mutation.runner import Outcome
 
-    entries = {entry["key"]: entry for entry in read_lines(journal_path)}
+    lines_of: dict[str, list[dict]] = {}
+    for entry in read_lines(journal_path):
+        lines_of.setdefault(entry["key"], []).append(entry)
     kept = {}
     for mutant in mutants:
-        entry = entries.get(mutant.key)
-        if entry is None or (server_major is not None and _major(entry.get("server", "")) != server_major):
-            continue
-        if fingerprints.still_valid(mutant, entry, test_map.modules_for(mutant)):
-            kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
-                                       tuple(entry.get("modules", ())), entry.get("detail", ""))
+        modules = test_map.modules_for(mutant)
+        for entry in reversed(lines_of.get(mutant.key, [])):
+            if server_major is not None and _major(entry.get("server", "")) != server_major:
+                continue
+            if fingerprints.still_valid(mutant, entry, modules):
+                kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
+                                           tuple(entry.get("modules", ())), entry.get("detail", ""))
+                break
     return kept
+
+
+def _survivals_to_extend(journal_path, fingerprints, mutants, test_map, server_major: int) -> dict:
+    """key → (modules passed, modules to run) for each mutant whose last extendable journal line (same server
+    major) is a survival that only lacks test modules added since (journal.Fingerprints.modules_to_add)."""
+    from leadboost_schema.mutation.journal import read_lines
+
+    lines_of: dict[str, list[dict]] = {}
+    for entry in read_lines(journal_path):
+        lines_of.setdefault(entry["key"], []).append(entry)
+    extend = {}
+    for mutant in mutants:
+        modules = test_map.modules_for(mutant)
+        for entry in reversed(lines_of.get(mutant.key, [])):
+            if _major(entry.get("server", "")) != server_major:
+                continue
+            missing = fingerprints.modules_to_add(mutant, entry, modules)
+            if missing is not None:
+                extend[mutant.key] = (tuple(entry.get("modules", ())), missing)
+                break
+    return extend
 
 
 def _major(server: str) -> int | None:

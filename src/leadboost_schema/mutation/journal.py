@@ -18,7 +18,10 @@ fingerprint of what its verdict depends on:
   imports (another command's code) leaves the line valid.
 
 The other head files are deliberately left out: a change to 004 re-runs 004's mutants, not 002's. Errors (pytest
-could not run) are not journaled: they say nothing about the mutant. The last valid line of a key wins."""
+could not run) are not journaled: they say nothing about the mutant. The last valid line of a key wins.
+
+A survival gone stale only because new test modules now map to its objects is not run again whole: ``--resume``
+runs just the new modules (``modules_to_add``) and, if they pass too, journals the survival with every module."""
 from __future__ import annotations
 
 import datetime as dt
@@ -113,6 +116,23 @@ class Fingerprints:
             return False
         return self.of_outcome(mutant, status, tuple(entry.get("modules", ())),
                                entry.get("detail", "")) == entry["fingerprint"]
+
+
+    def modules_to_add(self, mutant: Mutant, entry: dict, modules: list[str]) -> tuple[str, ...] | None:
+        """For a journaled survival that went stale only because the mutant now runs modules it did not (new tests
+        of its objects): those modules, in map order — the only ones a re-check has to run, since every module it
+        did run is unchanged (the line's fingerprint still holds for them) and passed. ``None`` when the line cannot
+        be extended: not a survival, stale for its own modules, or a module it ran is no longer run."""
+        if entry.get("status") != "survived" or not entry.get("fingerprint"):
+            return None
+        ran = set(entry.get("modules", ()))
+        missing = tuple(module for module in modules if module not in ran)
+        if not missing or not ran <= set(modules):
+            return None
+        if self.of_outcome(mutant, "survived", tuple(entry.get("modules", ())),
+                           entry.get("detail", "")) != entry["fingerprint"]:
+            return None
+        return missing
 
 
 class Journal:

@@ -64,6 +64,9 @@ class RunConfig:
     jobs: int = 2
     hypothesis_seed: int = 0
     killers: Killers | None = None  # learned first tests (None: every module in map order, one pytest run)
+    # mutant key → (modules a journaled survival already passed, the modules to run now): a stale survival
+    # re-checked against only the test modules added since (journal.Fingerprints.modules_to_add)
+    extend: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
 
 
 _live: set[subprocess.Popen] = set()
@@ -108,13 +111,16 @@ def run_one(config: RunConfig, mutant: Mutant, mutant_edits: tuple[tuple[int, in
             return Outcome(mutant, "unviable", time.monotonic() - started, modules, _first_line(error))
         if not modules:
             return Outcome(mutant, "survived", time.monotonic() - started, modules, "no test names its object")
+        passed, to_run = (config.extend or {}).get(mutant.key, ((), modules))
         first: list[str] = []
         if config.killers is not None:
             callers = set().union(*(config.test_map.callers.get(obj, frozenset()) for obj in mutant.objects))
-            first = config.killers.first_for(mutant, callers, modules)
-        status, detail = _pytest(config, workspace, modules, first, _own_names(mutant))
+            first = config.killers.first_for(mutant, callers, to_run)
+        status, detail = _pytest(config, workspace, to_run, first, _own_names(mutant))
         if status == "killed" and config.killers is not None:
-            config.killers.record(mutant, killer_node(detail))
+            config.killers.record(mutant, killer_node(detail), time.monotonic() - started)
+        if status == "survived" and passed:
+            detail = f"{detail} (+ {len(passed)} module(s) passed in an earlier run)"
         return Outcome(mutant, status, time.monotonic() - started, modules, detail)
     finally:
         _drop_templates(config.server, schema)
