@@ -129,13 +129,11 @@ def _still_valid(journal_path, fingerprints, mutants, test_map, server_major: in
     kept = {}
     for mutant in mutants:
         modules = test_map.modules_for(mutant)
-        for entry in reversed(lines_of.get(mutant.key, [])):
-            if server_major is not None and _major(entry.get("server", "")) != server_major:
-                continue
-            if fingerprints.still_valid(mutant, entry, modules):
-                kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
-                                           tuple(entry.get("modules", ())), entry.get("detail", ""))
-                break
+        entry = _last_line(lines_of, mutant, server_major,
+                           lambda line, m=mutant, mods=modules: fingerprints.still_valid(m, line, mods))
+        if entry is not None:
+            kept[mutant.key] = Outcome(mutant, entry["status"], float(entry.get("seconds", 0)),
+                                       tuple(entry.get("modules", ())), entry.get("detail", ""))
     return kept
 
 
@@ -146,14 +144,22 @@ def _survivals_to_extend(journal_path, fingerprints, mutants, test_map, server_m
     extend = {}
     for mutant in mutants:
         modules = test_map.modules_for(mutant)
-        for entry in reversed(lines_of.get(mutant.key, [])):
-            if _major(entry.get("server", "")) != server_major:
-                continue
-            missing = fingerprints.modules_to_add(mutant, entry, modules)
-            if missing is not None:
-                extend[mutant.key] = (tuple(entry.get("modules", ())), missing)
-                break
+        entry = _last_line(lines_of, mutant, server_major,
+                           lambda line, m=mutant, mods=modules: fingerprints.modules_to_add(m, line, mods) is not None)
+        if entry is not None:
+            extend[mutant.key] = (tuple(entry.get("modules", ())),
+                                  fingerprints.modules_to_add(mutant, entry, modules))
     return extend
+
+
+def _last_line(lines_of: dict[str, list[dict]], mutant, server_major: int | None, accept) -> dict | None:
+    """The newest journal line of ``mutant``'s key, of the same server major (when given), that ``accept`` takes."""
+    for entry in reversed(lines_of.get(mutant.key, [])):
+        if server_major is not None and _major(entry.get("server", "")) != server_major:
+            continue
+        if accept(entry):
+            return entry
+    return None
 
 
 def _lines_by_key(journal_path) -> dict[str, list[dict]]:
