@@ -3,7 +3,7 @@ breakers at the edges of their validity window (found by the mutation run: the u
 whose valid_from is exactly p_now, so its UPDATE then took that row out of order, with every other test passing).
 
 A skipped row shows as a deadlock with gobernanza.validate_action, which locks in id order too, pinned down as in
-test_governance_lock_order: a third session holds the lower breaker; validate_action is started and seen waiting on
+test_governance_lock_order (contracts/interleavings.py): a third session holds the lower breaker; validate_action is started and seen waiting on
 it; record_action_outcome is started and seen waiting; the third session commits. If record_action_outcome had
 locked the higher breaker first (the lower one missing from its up-front lock), validate_action, first in line for
 the lower row, then waits for the higher one and the two end in 40P01.
@@ -11,13 +11,12 @@ the lower row, then waits for the higher one and the two end in 40P01.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 
 import psycopg
 import pytest
 
-from leadboost_schema.testing.lock_waits import wait_until_blocked
+from contracts.interleavings import run_behind_held_lock
 
 ACTION = "ads.spend"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -48,35 +47,8 @@ def test_a_breaker_at_its_window_edge_is_locked_up_front(leadboost_dsn, make_ten
         lower, higher = sorted(uuid.uuid4() for _ in range(2))
         observer.execute(INSERT, (higher, tenant, "higher", "*", EARLIER, EARLIER, None))
         observer.execute(INSERT, (lower, tenant, "lower", ACTION, EARLIER, valid_from, valid_until))
-        sessions = {name: psycopg.connect(leadboost_dsn, autocommit=True) for name in ("validate", "record")}
-        answers: dict[str, object] = {}
-        seen = []
-        try:
-            for conn in sessions.values():
-                try:  # a deadlock is found fast (superuser only; no wait of the test depends on it)
-                    conn.execute("SET deadlock_timeout = '100ms'")
-                except psycopg.errors.InsufficientPrivilege:
-                    pass
-            with psycopg.connect(leadboost_dsn) as holder:
-                holder.execute("SELECT 1 FROM gobernanza.policies WHERE id = %s FOR UPDATE", (lower,))
-
-                def call(name: str, statement: str) -> None:
-                    try:
-                        answers[name] = sessions[name].execute(statement, (tenant, ACTION, AT)).fetchone()
-                    except psycopg.Error as error:
-                        answers[name] = error.sqlstate
-
-                workers = {"validate": threading.Thread(target=call, args=("validate", VALIDATE)),
-                           "record": threading.Thread(target=call, args=("record", RECORD))}
-                for name, worker in workers.items():
-                    worker.start()
-                    blocked = wait_until_blocked(observer, sessions[name].info.backend_pid, worker)
-                    seen.append((name, "waiting" if blocked else "done"))
-                holder.commit()
-                for worker in workers.values():
-                    worker.join(timeout=30)
-        finally:
-            for conn in sessions.values():
-                conn.close()
+    seen, answers = run_behind_held_lock(
+        leadboost_dsn, "SELECT 1 FROM gobernanza.policies WHERE id = %s FOR UPDATE", (lower,),
+        [("validate", VALIDATE, (tenant, ACTION, AT)), ("record", RECORD, (tenant, ACTION, AT))])
     assert seen == [("validate", "waiting"), ("record", "waiting")], seen
     assert answers == {"validate": (True, "ALLOWED"), "record": (2,)}, f"{seen}: {answers}"

@@ -15,13 +15,12 @@ highest id first.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 
 import psycopg
 import pytest
 
-from leadboost_schema.testing.lock_waits import wait_until_blocked
+from contracts.interleavings import run_behind_held_lock
 
 ACTION = "ads.spend"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -69,36 +68,9 @@ def test_validate_and_record_outcome_never_deadlock(leadboost_dsn, make_tenant, 
     with psycopg.connect(leadboost_dsn, autocommit=True) as observer:
         tenant = make_tenant(observer)
         ids = _policies(observer, tenant, kinds)
-        sessions = {name: psycopg.connect(leadboost_dsn, autocommit=True) for name in (first, second)}
-        answers: dict[str, object] = {}
-        seen = []
-        try:
-            for conn in sessions.values():
-                try:  # a deadlock is found fast (superuser only; no wait of the test depends on it)
-                    conn.execute("SET deadlock_timeout = '100ms'")
-                except psycopg.errors.InsufficientPrivilege:
-                    pass
-            with psycopg.connect(leadboost_dsn) as holder:
-                holder.execute("SELECT 1 FROM gobernanza.policies WHERE id = %s FOR UPDATE", (ids[held],))
-
-                def call(name: str) -> None:
-                    statement, _ = CALLS[name]
-                    try:
-                        answers[name] = sessions[name].execute(statement, (tenant, ACTION, AT)).fetchone()
-                    except psycopg.Error as error:
-                        answers[name] = error.sqlstate
-
-                workers = {name: threading.Thread(target=call, args=(name,)) for name in (first, second)}
-                for name in (first, second):
-                    workers[name].start()
-                    blocked = wait_until_blocked(observer, sessions[name].info.backend_pid, workers[name])
-                    seen.append((name, "waiting" if blocked else "done"))
-                holder.commit()
-                for worker in workers.values():
-                    worker.join(timeout=30)
-        finally:
-            for conn in sessions.values():
-                conn.close()
+    calls = [(name, CALLS[name][0], (tenant, ACTION, AT)) for name in (first, second)]
+    seen, answers = run_behind_held_lock(
+        leadboost_dsn, "SELECT 1 FROM gobernanza.policies WHERE id = %s FOR UPDATE", (ids[held],), calls)
     breakers = kinds.count("B")
     assert seen[0] == (first, "waiting"), seen  # the first call needs the held row
     assert answers == {"validate": (True, "ALLOWED"), "record": (breakers,)}, f"{seen}: {answers}"
