@@ -3,7 +3,7 @@ breakers at the edges of their validity window (found by the mutation run: the u
 whose valid_from is exactly p_now, so its UPDATE then took that row out of order, with every other test passing).
 
 A skipped row shows as a deadlock with gobernanza.validate_action, which locks in id order too, pinned down as in
-test_governance_lock_order (contracts/interleavings.py): a third session holds the lower breaker; validate_action is started and seen waiting on
+test_governance_lock_order (leadboost_schema.testing.held_lock): a third session holds the lower breaker; validate_action is started and seen waiting on
 it; record_action_outcome is started and seen waiting; the third session commits. If record_action_outcome had
 locked the higher breaker first (the lower one missing from its up-front lock), validate_action, first in line for
 the lower row, then waits for the higher one and the two end in 40P01.
@@ -16,7 +16,7 @@ import uuid
 import psycopg
 import pytest
 
-from contracts.interleavings import run_behind_held_lock
+from leadboost_schema.testing.held_lock import run_behind_held_lock
 
 ACTION = "ads.spend"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

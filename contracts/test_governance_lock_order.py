@@ -20,7 +20,7 @@ import uuid
 import psycopg
 import pytest
 
-from contracts.interleavings import run_behind_held_lock
+from leadboost_schema.testing.held_lock import run_behind_held_lock
 
 ACTION = "ads.spend"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

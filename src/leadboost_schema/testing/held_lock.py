@@ -1,7 +1,9 @@
 """A pinned interleaving of calls behind a held row lock, as PostgreSQL's isolation tester would run it: a holder
 session locks rows; each call is started in its own session, in order, and seen waiting on a lock (or done) before
-the next starts; then the holder commits and every call finishes. Used by the lock-order contracts (a wrong lock
-order shows as one call ending in 40P01)."""
+the next starts; then the holder commits and every call finishes. Two calls may queue behind the one holder —
+which :mod:`leadboost_schema.testing.interleaving` never allows, as their wake order races — so the answers must
+not depend on it; a wrong lock order shows as one call ending in 40P01 whichever wakes first. Used by the
+lock-order contracts (contracts/test_governance_lock_order.py)."""
 from __future__ import annotations
 
 import threading
