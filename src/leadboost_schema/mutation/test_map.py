@@ -111,15 +111,18 @@ def _module_name(project: Path, path: Path) -> str:
 
 
 def _helper_closure(source: str, helpers: dict[str, str]) -> set[str]:
-    """The helper modules ``source`` imports, transitively (``from contracts.bad_calls import …``)."""
+    """The helper modules ``source`` imports, transitively (``from contracts.bad_calls import …``,
+    ``from contracts import bad_calls``). A name that is a helper module (a package's ``__init__`` included) is that
+    module only: ``from contracts import bad_calls`` names ``contracts`` and ``contracts.bad_calls``, not every
+    module of contracts/ — which made every new helper there re-key the importer's verdicts. A folder without
+    ``__init__`` imported whole stands for all the modules under it."""
     seen: set[str] = set()
     pending = [source]
     while pending:
         for name in _imports(pending.pop()):
-            candidates = [name, *(h for h in helpers if h.startswith(name + "."))] if name in helpers or any(
-                h.startswith(name + ".") for h in helpers) else []
+            candidates = [name] if name in helpers else [h for h in helpers if h.startswith(name + ".")]
             for candidate in candidates:
-                if candidate in helpers and candidate not in seen:
+                if candidate not in seen:
                     seen.add(candidate)
                     pending.append(helpers[candidate])
     return seen
